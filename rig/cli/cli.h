@@ -1,0 +1,36 @@
+/* The `rig` command: shared declarations of its subcommands. Subcommands use
+ * only the public API (<rig/...>). Exit codes are those of enum rig_exit. */
+#ifndef RIG_CLI_H
+#define RIG_CLI_H
+
+#include <stdio.h>
+
+/** Exit codes of `rig` (documented in the README). */
+enum rig_exit {
+	RIG_EXIT_OK = 0,          /* success; for a run: every unit PASS */
+	RIG_EXIT_FAIL = 1,        /* a unit failed (FAIL) */
+	RIG_EXIT_USAGE = 2,       /* bad command line or input file */
+	RIG_EXIT_STATION = 3,     /* station or link error (ERROR): retest */
+	RIG_EXIT_INDETERMINATE = 4, /* a verdict inside the guard band */
+	RIG_EXIT_INTERRUPTED = 5, /* Ctrl-C or operator abort; hardware made safe */
+};
+
+struct rig_command {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+};
+
+/** Print "rig: <what>: <rig_last_error()>" and a hint to stderr; returns the
+ *  exit code matching @p err. */
+int cli_report_error(const char *what, int err);
+
+/** Install the stderr log writer used by every subcommand. */
+void cli_setup_logging(void);
+
+int cmd_sim(int argc, char **argv);
+int cmd_dut(int argc, char **argv);
+int cmd_sensors(int argc, char **argv);
+int cmd_daq(int argc, char **argv);
+
+#endif

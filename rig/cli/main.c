@@ -1,0 +1,50 @@
+/* Entry point of the `rig` command: dispatches to subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include <rig/rig.h>
+
+#include "cli.h"
+
+static const struct rig_command commands[] = {
+	{"sim", "run the simulated station (Modbus server, pens, physics)", cmd_sim},
+	{"dut", "talk to a pen: info, status, read-table", cmd_dut},
+	{"sensors", "slow readings of a nest's force and displacement sensors", cmd_sensors},
+	{"daq", "capture waveforms from the DAQ to CSV", cmd_daq},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: rig COMMAND [OPTIONS]   (rig COMMAND --help for details)\n\n"
+		     "commands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nenvironment: RIG_DEBUG=error|warn|info|debug|trace sets the log level\n"
+		     "exit codes: 0 ok/PASS, 1 FAIL, 2 usage, 3 station ERROR, "
+		     "4 INDETERMINATE, 5 interrupted\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return RIG_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return RIG_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("rig %s\n", rig_version());
+		return RIG_EXIT_OK;
+	}
+	cli_setup_logging();
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "rig: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return RIG_EXIT_USAGE;
+}

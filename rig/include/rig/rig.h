@@ -1,0 +1,24 @@
+/* librig: the public API of needle-rig (umbrella header). */
+#ifndef RIG_RIG_H
+#define RIG_RIG_H
+
+#include <rig/error.h>
+#include <rig/log.h>
+#include <rig/clock.h>
+#include <rig/pcg32.h>
+#include <rig/uri.h>
+
+/** Version string of librig ("0.1.0"). */
+const char *rig_version(void);
+
+/** Install SIGINT/SIGTERM handlers that set a flag every blocking librig
+ *  call checks; after it is set they return RIG_ERR_INTERRUPTED. */
+void rig_install_interrupt_handlers(void);
+
+/** Non-zero once SIGINT/SIGTERM arrived (or rig_request_interrupt ran). */
+int rig_interrupted(void);
+
+/** Set the interrupt flag by hand (tests, operator abort). */
+void rig_request_interrupt(void);
+
+#endif

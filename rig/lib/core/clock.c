@@ -1,0 +1,67 @@
+/* Monotonic clock, sleeping, wall time, interrupt flag and version. */
+#include <errno.h>
+#include <signal.h>
+#include <time.h>
+
+#include <rig/rig.h>
+
+int64_t rig_clock_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t rig_clock_ms(void)
+{
+	return rig_clock_ns() / 1000000LL;
+}
+
+void rig_sleep_ns(int64_t ns)
+{
+	struct timespec req;
+	if (ns <= 0)
+		return;
+	req.tv_sec = (time_t)(ns / 1000000000LL);
+	req.tv_nsec = (long)(ns % 1000000000LL);
+	while (nanosleep(&req, &req) != 0 && errno == EINTR && !rig_interrupted())
+		;
+}
+
+int64_t rig_wall_time_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static volatile sig_atomic_t interrupt_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupt_flag = 1;
+}
+
+void rig_install_interrupt_handlers(void)
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int rig_interrupted(void)
+{
+	return interrupt_flag != 0;
+}
+
+void rig_request_interrupt(void)
+{
+	interrupt_flag = 1;
+}
+
+const char *rig_version(void)
+{
+	return "0.1.0";
+}

@@ -1,0 +1,174 @@
+/* Tests of the core layer: PCG32 reference vectors, URI parsing, error
+ * texts, CRC-32 check value, HMAC-SHA256 (RFC 4231) and key-file rules. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <rig/rig.h>
+
+#include "core/core.h"
+#include "testsupport.h"
+
+static void pcg32_reference_vectors(void **state)
+{
+	static const uint32_t expected[] = {0xa15c02b7, 0x7b47f409, 0xba1d3330,
+					    0x83d2f293, 0xbfa4784b, 0xcbed606e};
+	struct rig_pcg32 rng;
+	(void)state;
+	rig_pcg32_seed(&rng, 42u, 54u);
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(rig_pcg32_next(&rng), expected[i]);
+}
+
+static void pcg32_bounded_and_uniform(void **state)
+{
+	struct rig_pcg32 rng;
+	double sum = 0;
+	(void)state;
+	rig_pcg32_seed_named(&rng, 7, "MN1-000001", "test");
+	for (int i = 0; i < 10000; i++) {
+		uint32_t b = rig_pcg32_bounded(&rng, 6);
+		double u = rig_pcg32_uniform(&rng);
+		assert_true(b < 6);
+		assert_true(u >= 0.0 && u < 1.0);
+		sum += rig_pcg32_normal(&rng);
+	}
+	assert_true(sum / 10000 > -0.05 && sum / 10000 < 0.05);
+}
+
+static void pcg32_named_streams_differ(void **state)
+{
+	struct rig_pcg32 a, b, c;
+	(void)state;
+	rig_pcg32_seed_named(&a, 1, "MN1-000001", "depth");
+	rig_pcg32_seed_named(&b, 1, "MN1-000001", "depth");
+	rig_pcg32_seed_named(&c, 1, "MN1-000002", "depth");
+	uint32_t va = rig_pcg32_next(&a);
+	assert_int_equal(va, rig_pcg32_next(&b));
+	assert_int_not_equal(va, rig_pcg32_next(&c));
+}
+
+static void uri_forms(void **state)
+{
+	struct rig_uri u;
+	(void)state;
+	assert_int_equal(rig_uri_parse("modbus-tcp://127.0.0.1:1502?unit=3", &u), 0);
+	assert_int_equal(u.scheme, RIG_URI_MODBUS_TCP);
+	assert_string_equal(u.host, "127.0.0.1");
+	assert_int_equal(u.port, 1502);
+	assert_int_equal(u.unit, 3);
+	assert_int_equal(rig_uri_parse("modbus-rtu:///dev/ttyUSB0?baud=9600&unit=7&parity=E", &u), 0);
+	assert_string_equal(u.path, "/dev/ttyUSB0");
+	assert_int_equal(u.baud, 9600);
+	assert_int_equal(u.parity, 'E');
+	assert_int_equal(rig_uri_parse("usb://1209:4d4e?serial=MN1-000123", &u), 0);
+	assert_int_equal(u.vid, 0x1209);
+	assert_int_equal(u.pid, 0x4d4e);
+	assert_string_equal(u.serial, "MN1-000123");
+	assert_int_equal(rig_uri_parse("unix:///run/rig-sim/nest0.sock", &u), 0);
+	assert_string_equal(u.path, "/run/rig-sim/nest0.sock");
+	assert_int_equal(rig_uri_parse("tcp://localhost:4000", &u), 0);
+}
+
+static void uri_rejections(void **state)
+{
+	static const char *const bad[] = {
+		"", "nothing", "ftp://x:1", "modbus-tcp://127.0.0.1:1502",
+		"modbus-tcp://127.0.0.1?unit=1", "modbus-tcp://h:70000?unit=1",
+		"modbus-tcp://h:1?unit=300", "modbus-tcp://h:1?unit=1&bogus=2",
+		"modbus-rtu://dev/tty?unit=1", "usb://12:zz", "usb://1209", "unix://rel/path",
+		"modbus-tcp://h:1?unit", "modbus-rtu:///dev/x?unit=1&parity=X",
+	};
+	struct rig_uri u;
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rig_clear_error();
+		assert_int_equal(rig_uri_parse(bad[i], &u), RIG_ERR_FORMAT);
+		assert_true(strlen(rig_last_error()) > 0);
+	}
+}
+
+static void error_texts(void **state)
+{
+	(void)state;
+	assert_string_equal(rig_errname(RIG_ERR_TIMEOUT), "RIG_ERR_TIMEOUT");
+	for (int e = 0; e >= RIG_ERR_INTERNAL; e--)
+		assert_string_not_equal(rig_strerror(e), "unknown error");
+	assert_string_equal(rig_strerror(-999), "unknown error");
+}
+
+static void crc32_check_value(void **state)
+{
+	(void)state;
+	assert_int_equal(rigi_crc32("123456789", 9), 0xCBF43926u);
+	assert_int_equal(rigi_crc32_update(rigi_crc32("1234", 4), "56789", 5), 0xCBF43926u);
+}
+
+/* RFC 4231 test case 2 ("Jefe"), key zero-padded to 32 bytes, which HMAC
+ * treats identically to the 4-byte key. */
+static void hmac_rfc4231(void **state)
+{
+	static const uint8_t expected[32] = {
+		0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
+		0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
+		0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+	uint8_t key[32] = {'J', 'e', 'f', 'e'};
+	const char *msg = "what do ya want for nothing?";
+	const uint8_t *parts[2] = {(const uint8_t *)msg, (const uint8_t *)msg + 10};
+	size_t lens[2] = {10, strlen(msg) - 10};
+	uint8_t mac[32];
+	(void)state;
+	assert_int_equal(rigi_hmac_sha256(key, parts, lens, 2, mac), 0);
+	assert_memory_equal(mac, expected, 32);
+	assert_true(rigi_ct_equal(mac, expected, 32));
+	mac[31] ^= 1;
+	assert_false(rigi_ct_equal(mac, expected, 32));
+}
+
+static void key_file_permissions(void **state)
+{
+	char *dir = ts_mkdtemp("key");
+	char path[512];
+	uint8_t key[32], again[32];
+	(void)state;
+	snprintf(path, sizeof(path), "%s/line.key", dir);
+	assert_int_equal(rigi_key_create(path), 0);
+	assert_int_equal(rigi_key_load(path, key), 0);
+	assert_int_equal(rigi_key_load(path, again), 0);
+	assert_memory_equal(key, again, 32);
+	assert_int_not_equal(rigi_key_create(path), 0); /* never overwrites */
+	chmod(path, 0644);
+	assert_int_equal(rigi_key_load(path, key), RIG_ERR_PERMISSION);
+	assert_non_null(strstr(rig_last_error(), "chmod 600"));
+	snprintf(path, sizeof(path), "%s/missing.key", dir);
+	assert_int_equal(rigi_key_load(path, key), RIG_ERR_NOT_FOUND);
+	ts_rmtree(dir);
+	free(dir);
+}
+
+static void log_levels(void **state)
+{
+	(void)state;
+	assert_int_equal(rig_log_parse_level("debug"), RIG_LOG_DEBUG);
+	assert_int_equal(rig_log_parse_level("TRACE"), RIG_LOG_TRACE);
+	assert_int_equal(rig_log_parse_level("3"), RIG_LOG_INFO);
+	assert_int_equal(rig_log_parse_level("loud"), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(pcg32_reference_vectors),
+		cmocka_unit_test(pcg32_bounded_and_uniform),
+		cmocka_unit_test(pcg32_named_streams_differ),
+		cmocka_unit_test(uri_forms),
+		cmocka_unit_test(uri_rejections),
+		cmocka_unit_test(error_texts),
+		cmocka_unit_test(crc32_check_value),
+		cmocka_unit_test(hmac_rfc4231),
+		cmocka_unit_test(key_file_permissions),
+		cmocka_unit_test(log_levels),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
