@@ -32,5 +32,6 @@ int cmd_sim(int argc, char **argv);
 int cmd_dut(int argc, char **argv);
 int cmd_sensors(int argc, char **argv);
 int cmd_daq(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@ static const struct rig_command commands[] = {
 	{"dut", "talk to a pen: info, status, read-table", cmd_dut},
 	{"sensors", "slow readings of a nest's force and displacement sensors", cmd_sensors},
 	{"daq", "capture waveforms from the DAQ to CSV", cmd_daq},
+	{"fit", "fit a polynomial or monotone curve to CSV data; invert to knots", cmd_fit},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -40,15 +40,24 @@ struct sim_pen;
 
 /** Create a pen; loads its flash from the state directory or, the first
  *  time, creates it with a factory table (nominal mapping, table_seq 1,
- *  signed with line_key). Returns NULL on error (rig_last_error() says why). */
+ *  signed with line_key). The state directory is created if missing (one
+ *  level). cfg->clock is borrowed and must outlive the pen; NULL gives the
+ *  pen a private real-time clock. One pen object per flash file at a time
+ *  (the file is locked). Returns NULL on error (rig_last_error() says why:
+ *  RIG_ERR_AUTH when the flash was provisioned with another line key,
+ *  RIG_ERR_FORMAT when it is damaged, RIG_ERR_BUSY when held). */
 struct sim_pen *sim_pen_new(const struct sim_pen_config *cfg);
+/** Free a pen (an orderly shutdown: the stroke counter is saved when the
+ *  motor was running). NULL is a no-op. */
 void sim_pen_free(struct sim_pen *pen);
 
 /* ---- firmware side ---- */
 
 /** Feed @p len bytes received from the host. Response bytes (zero or more
  *  whole frames) are written to @p out (capacity @p cap, >= 2 * 1036);
- *  returns their count. Never blocks. */
+ *  returns their count. Never blocks. A response that does not fit is
+ *  dropped (only a host that pipelines requests, against §1, can cause it).
+ *  A partial frame older than 100 ms of simulated time is discarded first. */
 size_t sim_pen_receive(struct sim_pen *pen, const uint8_t *in, size_t len,
 		       uint8_t *out, size_t cap);
 
@@ -57,20 +66,38 @@ size_t sim_pen_receive(struct sim_pen *pen, const uint8_t *in, size_t len,
 void sim_pen_link_closed(struct sim_pen *pen);
 
 /** Power loss and power-up: RAM state lost (motor off, session, partial
- *  frame, write in progress), flash kept exactly as it is, boot verification
- *  of both slots. */
+ *  frame, write in progress, strokes counted since the last motor stop),
+ *  flash kept exactly as it is, boot verification of both slots. Mechanical
+ *  state (depth stop position, motor-on time for the drifts) is kept. */
 void sim_pen_power_cycle(struct sim_pen *pen);
 
 /** Inject a power loss when the firmware model has received @p n more
- *  bytes (the n-th byte is lost with the power); -1 disarms. */
+ *  bytes (the n-th byte is lost with the power); 0 now; -1 disarms. The pen
+ *  powers up again at once, as sim_pen_power_cycle(): the rest of the bytes
+ *  of that sim_pen_receive() call are lost, and the boot count changes (a
+ *  link should drop, as USB does when a device resets). */
 void sim_pen_power_loss_after(struct sim_pen *pen, long n);
+
+/** Inject a power loss inside the flash: once @p n more bytes have been
+ *  programmed, the write in progress is cut at that byte (a torn record or
+ *  a partially written slot, as on a real flash) and the pen powers up
+ *  again as above; the response to the request is lost; -1 disarms. */
+void sim_pen_flash_loss_after(struct sim_pen *pen, long n);
+
+/** Power-ups since sim_pen_new() (1 after creation). */
+unsigned long sim_pen_boot_count(struct sim_pen *pen);
 
 /* ---- physics side (what the station's sensors see) ---- */
 
 /** True needle-tip protrusion (µm beyond the cartridge face; negative when
  *  retracted) and phantom force (mN) for @p n samples at simulated times
  *  t0 + i * dt. Deterministic: the same pen, command history and calls give
- *  the same values (randomness from PCG32 streams of (seed, serial)). */
+ *  the same values (randomness from PCG32 streams of (seed, serial)). The
+ *  cam starts from rest at the first sample after a motor start; the phase
+ *  runs on across calls (a gap between calls advances it); a call earlier
+ *  than the cycle in progress restarts the cam at rest. Slow drifts use the
+ *  motor-on time at each cycle start in whole seconds. Either output may be
+ *  NULL. */
 void sim_pen_waveform(struct sim_pen *pen, double t0, double dt, size_t n,
 		      double *tip_um, double *force_mn);
 
@@ -84,13 +111,22 @@ struct sim_truth {
 	uint16_t code, duty;    /* what the firmware applies */
 };
 
-/** Truth for the pen's present state (mode, setpoints or raw code/duty). */
+/* Truth values use the motor-on time now (whole seconds) for the drifts.
+ * puncture_force_mn is 0 when the needles do not puncture (protrusion below
+ * the tenting depth); rate_hz is 0 when the cam does not turn (motor off,
+ * dead band, stall). */
+
+/** Truth for the pen's present state (mode, setpoints or raw code/duty, the
+ *  backlash side of the last code change, motor on or off). */
 void sim_pen_truth_now(struct sim_pen *pen, struct sim_truth *out);
-/** Truth for raw service values, approached from below (rising code). */
+/** Truth for raw service values, approached from below (rising code), with
+ *  the motor running. */
 void sim_pen_truth_service(struct sim_pen *pen, uint16_t code, uint16_t duty,
 			   struct sim_truth *out);
-/** Truth for user setpoints through the pen's active table. Returns 0 or
- *  RIG_ERR_RANGE when the table does not cover the setpoint. */
+/** Truth for user setpoints through the pen's active table (the same
+ *  mapping and range checks as SET_USER), approached from below, motor
+ *  running. Returns 0, RIG_ERR_RANGE when the table or the user range does
+ *  not cover the setpoint, or RIG_ERR_STATE when the pen has no valid table. */
 int sim_pen_truth_user(struct sim_pen *pen, uint16_t depth_um, uint16_t rate_spm,
 		       struct sim_truth *out);
 

@@ -1,0 +1,151 @@
+/* Run records: one canonical JSON document per run (schema
+ * "needle-rig/run-record/1", documented field by field in docs/records.md),
+ * built in memory while the run goes and written atomically to
+ * <reports>/<serial>/<run-id>/record.json, so that a crash leaves either the
+ * previous record or the new one, never a torn file. */
+#ifndef RIG_RECORD_H
+#define RIG_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rig/table.h>
+#include <rig/verdict.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RIG_RECORD_SCHEMA "needle-rig/run-record/1"
+#define RIG_RUN_ID_MAX 40       /* "20261125T173146.123Z-a1b2c3" + NUL fits */
+#define RIG_RECORD_NAME_MAX 64
+#define RIG_RECORD_REASON_MAX 512
+
+struct rig_record_unit {
+	char serial[17];       /* as the pen reports it; names the report folder */
+	char model[17];
+	char hardware[16];     /* "1.0" */
+	char firmware[16];     /* "1.2.0" */
+};
+
+struct rig_record_step {
+	char name[RIG_RECORD_NAME_MAX];  /* the suite's step name */
+	char type[24];                   /* the step type ("as_left", ...) */
+	enum rig_outcome outcome;        /* ERROR "step did not finish" until ended */
+	char reason[RIG_RECORD_REASON_MAX];
+	int64_t started_ms;              /* wall clock, ms since 1970-01-01 UTC */
+	double duration_s;               /* monotonic clock */
+	struct rig_measurement *measurements;
+	size_t n_measurements;
+	int64_t mono_start_ns;           /* for duration_s; set by rig_record_step_begin */
+};
+
+/** The calibration table written to the pen: exact bytes and their knots. */
+struct rig_record_table {
+	uint8_t slot;                    /* slot written: 0 A, 1 B */
+	size_t len;
+	uint8_t bytes[RIG_CAL_TABLE_MAX_BYTES];
+	struct rig_cal_table decoded;    /* decoded from bytes (CRC checked) */
+};
+
+struct rig_record {
+	char run_id[RIG_RUN_ID_MAX];     /* sortable: UTC time + random suffix */
+	char suite_name[RIG_RECORD_NAME_MAX];
+	char suite_version[32];
+	char station_id[RIG_RECORD_NAME_MAX];
+	unsigned nest;
+	struct rig_record_unit unit;
+	char operator_name[RIG_RECORD_NAME_MAX];
+	int64_t started_ms;              /* wall clock, ms since 1970-01-01 UTC */
+	int64_t ended_ms;                /* 0 until rig_record_finish */
+	char software_version[32];       /* rig_version() */
+	int simulated;                   /* 1: run against the simulated station */
+	uint64_t seed;                   /* the simulator's run seed (when simulated) */
+	struct rig_record_step **steps;  /* in execution order; pointers are stable */
+	size_t n_steps;
+	int has_table;
+	struct rig_record_table table;
+	int safe_state_confirmed;        /* 1: motor off and service mode left at exit */
+	char safe_state_detail[256];
+	enum rig_outcome outcome;        /* ERROR "run did not finish" until finished */
+	char reason[RIG_RECORD_REASON_MAX];
+};
+
+/** Format @p ms (since 1970-01-01 UTC) as "YYYY-MM-DDTHH:MM:SS.mmmZ" into
+ *  @p buf (>= 25 bytes). Returns 0 or RIG_ERR_RANGE (year outside
+ *  1970..9999, or buffer too small). */
+int rig_time_format_utc(int64_t ms, char *buf, size_t cap);
+
+/** Parse the form of rig_time_format_utc exactly. 0 or RIG_ERR_FORMAT. */
+int rig_time_parse_utc(const char *text, int64_t *ms);
+
+/** Wall-clock time now in ms since 1970-01-01 UTC. */
+int64_t rig_time_now_ms(void);
+
+/** Make a run id for a run starting at @p ms: "YYYYMMDDTHHMMSS.mmmZ-xxxxxx"
+ *  (UTC, then 6 random hex digits), so that ids sort by start time and two
+ *  stations starting in the same millisecond still differ. */
+int rig_run_id_make(int64_t ms, char *buf, size_t cap);
+
+/** Start a record: a fresh run id, started now, software version, no steps,
+ *  outcome ERROR "run did not finish" (a record saved mid-run never claims
+ *  a verdict). The caller fills the identity fields, owns *out and frees it
+ *  with rig_record_free(). */
+int rig_record_new(struct rig_record **out);
+
+/** Free a record and its steps; NULL is a no-op. */
+void rig_record_free(struct rig_record *rec);
+
+/** Append a step started now (names copied, truncated to their fields);
+ *  outcome ERROR "step did not finish" until rig_record_step_end. *out
+ *  points into @p rec and stays valid until rig_record_free. */
+int rig_record_step_begin(struct rig_record *rec, const char *name, const char *type,
+			  struct rig_record_step **out);
+
+/** Append a copy of @p m to @p step. 0 or RIG_ERR_NOMEM. */
+int rig_record_step_add(struct rig_record_step *step, const struct rig_measurement *m);
+
+/** End a step: its outcome, @p reason (copied; NULL for none) and duration. */
+void rig_record_step_end(struct rig_record_step *step, enum rig_outcome outcome,
+			 const char *reason);
+
+/** Record the table written to @p slot: @p len bytes copied and decoded
+ *  (format and CRC checked; RIG_ERR_FORMAT / RIG_ERR_CRC otherwise). */
+int rig_record_set_table(struct rig_record *rec, const uint8_t *blob, size_t len, uint8_t slot);
+
+/** Record whether the hardware was confirmed in a safe state at exit. */
+void rig_record_set_safe_state(struct rig_record *rec, int confirmed, const char *detail);
+
+/** Finish: end time now, overall outcome and reason. The outcome recorded
+ *  is the worse of @p outcome and the aggregate of the steps (no steps:
+ *  ERROR), so a record can never claim better than its steps show; when
+ *  raised, the reason says so. */
+void rig_record_finish(struct rig_record *rec, enum rig_outcome outcome, const char *reason);
+
+/** The canonical JSON text of @p rec (keys sorted, 2-space indent, numbers
+ *  with 15 significant digits, non-finite numbers as null, trailing
+ *  newline): the same record always gives the same bytes. *out is
+ *  malloc'd; the caller frees it. */
+int rig_record_to_json(const struct rig_record *rec, char **out);
+
+/** Parse a record from its JSON text (the schema must be
+ *  RIG_RECORD_SCHEMA; every field is checked). @p source names the text in
+ *  error details. The caller frees *out with rig_record_free(). */
+int rig_record_from_json(const char *text, const char *source, struct rig_record **out);
+
+/** Write @p rec atomically to <reports_dir>/<serial>/<run-id>/record.json
+ *  (directories created; temp file, fsync, rename, fsync of the
+ *  directory). The serial must be a safe file name (letters, digits, '-',
+ *  '_', '.'; not "." or ".."): RIG_ERR_ARG otherwise. @p path (may be
+ *  NULL) receives the file's path. Returns 0, RIG_ERR_IO (detail names the
+ *  file and the system error), RIG_ERR_RANGE (@p cap too small). */
+int rig_record_write(const struct rig_record *rec, const char *reports_dir, char *path,
+		     size_t cap);
+
+/** Read a record file written by rig_record_write(). */
+int rig_record_load(const char *path, struct rig_record **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,131 @@
+/* Test suite files (files in fixtures/suites/, format in docs/files.md): what
+ * to run on a unit — name, version, default acceptance limits, and ordered
+ * steps with their parameters. Depths are in µm, rates in strokes per minute
+ * (the pen's units, docs/protocol.md), actuator codes raw, duties in
+ * permille. */
+#ifndef RIG_SUITE_H
+#define RIG_SUITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rig/verdict.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum rig_step_type {
+	RIG_STEP_IDENTIFY = 0,    /* read the pen's identity */
+	RIG_STEP_READINESS,       /* zero sensors, phantom fresh, station calibration in date */
+	RIG_STEP_AS_FOUND,        /* measure at the user setpoints before adjusting */
+	RIG_STEP_DEPTH_SWEEP,     /* service mode: raw codes -> protrusion */
+	RIG_STEP_RATE_SWEEP,      /* service mode: raw duties -> stroke rate */
+	RIG_STEP_FIT,             /* fit and invert to table knots */
+	RIG_STEP_WRITE_TABLE,     /* write the signed table (A/B slot, commit) */
+	RIG_STEP_READ_BACK,       /* read the active table back, compare bytes */
+	RIG_STEP_AS_LEFT,         /* measure again after adjusting; the acceptance verdict */
+};
+
+/** Name as written in suite files ("identify", "as_found", ...); NULL for a
+ *  value outside the enum. */
+const char *rig_step_type_name(enum rig_step_type type);
+
+/** Parse a step type name; returns the type or -1. */
+int rig_step_type_parse(const char *name);
+
+/** as_found / as_left: where to measure and how. */
+struct rig_step_measure {
+	int user_setpoints;      /* 1: every depth setpoint (depth_min..depth_max by
+				    depth_step) and every speed level the pen declares */
+	uint16_t *depths_um;     /* explicit setpoints (user_setpoints == 0), increasing */
+	size_t n_depths;
+	uint16_t *rates_spm;
+	size_t n_rates;
+	int grid;                /* 1: every depth at every rate; 0: each depth at the
+				    middle rate and each rate at the middle depth */
+	double capture_s;        /* DAQ capture per setpoint */
+	unsigned min_strokes;    /* fewer valid strokes make the measurement ERROR */
+	struct rig_tolerance depth; /* resolved: the step's override or the suite default */
+	struct rig_tolerance rate;
+};
+
+/** depth_sweep: raw actuator codes, approached from one side. */
+struct rig_step_depth_sweep {
+	uint16_t *codes;         /* increasing */
+	size_t n_codes;
+	uint16_t duty;           /* motor duty during the sweep, permille */
+	int approach_up;         /* 1: reach each code from below (against backlash) */
+	double capture_s;
+	unsigned settle_ms;      /* wait after each change before capturing */
+	uint16_t stop_above_um;  /* end the sweep once protrusion exceeds this; 0: never */
+};
+
+/** rate_sweep: raw motor duties at one code. */
+struct rig_step_rate_sweep {
+	uint16_t *duties;        /* increasing, permille */
+	size_t n_duties;
+	uint16_t code;
+	double capture_s;
+	unsigned settle_ms;
+};
+
+struct rig_step_fit {
+	unsigned max_degree;     /* highest polynomial degree tried, 1..5 */
+	int monotone;            /* always 1: pens refuse tables that do not increase */
+};
+
+struct rig_step_readiness {
+	int zero_sensors;        /* re-zero displacement, tare force */
+	int check_phantom;       /* refuse an expired or worn-out phantom */
+	int check_calibration;   /* refuse station sensors past their due date */
+};
+
+struct rig_step {
+	enum rig_step_type type;
+	char *name;              /* label from the file, or the type name */
+	unsigned line, column;   /* where the step starts in the file */
+	union {                  /* by type; identify, write_table, read_back have none */
+		struct rig_step_readiness readiness;
+		struct rig_step_measure measure;   /* as_found, as_left */
+		struct rig_step_depth_sweep depth_sweep;
+		struct rig_step_rate_sweep rate_sweep;
+		struct rig_step_fit fit;
+	} u;
+};
+
+/** Default limits of a suite (steps may override them). Without a 'limits'
+ *  section: as-found depth +-150 um, as-found rate +-10 %, as-left depth
+ *  max(50 um, 5 % of setpoint), as-left rate 3 %, all "guarded", f = 1. */
+struct rig_suite_limits {
+	struct rig_tolerance as_found_depth;
+	struct rig_tolerance as_found_rate;
+	struct rig_tolerance as_left_depth;
+	struct rig_tolerance as_left_rate;
+};
+
+struct rig_suite {
+	char *path;
+	char *name;
+	char *version;
+	char *description;       /* may be NULL */
+	struct rig_suite_limits limits;
+	struct rig_step *steps;
+	size_t n_steps;
+};
+
+/** Load the suite file at @p path. Every problem (unknown key, wrong type,
+ *  missing key, value out of range, unknown step type, steps in an order
+ *  that cannot work) is RIG_ERR_FORMAT with rig_last_error()
+ *  "FILE:LINE:COL: what was expected, what was found". No ${NAME}
+ *  expansion: a suite means the same on every station. On success the
+ *  caller owns *out and frees it with rig_suite_free(). */
+int rig_suite_load(const char *path, struct rig_suite **out);
+
+/** Free a suite; NULL is a no-op. */
+void rig_suite_free(struct rig_suite *suite);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

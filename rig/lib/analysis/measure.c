@@ -1,0 +1,248 @@
+/* Measurements of one stroke (docs/analysis.md §3): the peak protrusion by
+ * a local quadratic least-squares fit on the raw displacement, and from the
+ * force signal the contact, the puncture (a sudden drop while the tip still
+ * advances), the tenting depth, the effective penetration and the drag. */
+#include <math.h>
+#include <stdint.h>
+
+#include "analysis/analysis_int.h"
+
+#define FIT_MAX_HALF 256 /* analysis.c caps the half-width to this */
+#define FIT_MAX_ITER 4
+#define CONTACT_FIT_MAX 16 /* samples of the tenting flank used to find contact */
+
+struct quad {
+	double a0, a1, a2; /* x = a0 + a1 u + a2 u^2, u = (i - centre) / h */
+};
+
+/* Least squares of x[lo..hi] against a parabola in u (scaled so that the
+ * normal equations stay well conditioned). Returns 0, or -1 if singular. */
+static int fit_quad(const double *x, size_t lo, size_t hi, double centre, double h,
+		    struct quad *q)
+{
+	double s[5] = {0}, t[3] = {0};
+	for (size_t i = lo; i <= hi; i++) {
+		double u = ((double)i - centre) / h, u2 = u * u;
+		s[0] += 1;
+		s[1] += u;
+		s[2] += u2;
+		s[3] += u2 * u;
+		s[4] += u2 * u2;
+		t[0] += x[i];
+		t[1] += x[i] * u;
+		t[2] += x[i] * u2;
+	}
+	/* Cramer's rule on the symmetric 3x3 system [s0 s1 s2; s1 s2 s3; s2 s3 s4]. */
+	double c00 = s[2] * s[4] - s[3] * s[3];
+	double c01 = s[1] * s[4] - s[3] * s[2];
+	double c02 = s[1] * s[3] - s[2] * s[2];
+	double det = s[0] * c00 - s[1] * c01 + s[2] * c02;
+	if (!(fabs(det) > 1e-12 * s[0] * s[0] * s[0]))
+		return -1;
+	q->a0 = (t[0] * c00 - s[1] * (t[1] * s[4] - s[3] * t[2]) +
+		 s[2] * (t[1] * s[3] - s[2] * t[2])) / det;
+	q->a1 = (s[0] * (t[1] * s[4] - s[3] * t[2]) - t[0] * c01 +
+		 s[2] * (s[1] * t[2] - t[1] * s[2])) / det;
+	q->a2 = (s[0] * (s[2] * t[2] - s[3] * t[1]) - s[1] * (s[1] * t[2] - s[2] * t[1]) +
+		 t[0] * c02) / det;
+	return 0;
+}
+
+static void fit_window(const struct rigi_window *w, size_t n, size_t c, size_t h, size_t *lo,
+		       size_t *hi)
+{
+	size_t last = w->end < n - 1 ? w->end : n - 1;
+	*lo = c > w->start + h ? c - h : w->start;
+	*hi = c + h < last ? c + h : last;
+}
+
+static void residuals(const double *x, size_t lo, size_t hi, double centre, double h,
+		      const struct quad *q, double *scale, double *rmax)
+{
+	double r[2 * FIT_MAX_HALF + 1];
+	size_t m = 0;
+	*rmax = 0;
+	for (size_t i = lo; i <= hi; i++) {
+		double u = ((double)i - centre) / h;
+		r[m] = fabs(x[i] - (q->a0 + q->a1 * u + q->a2 * u * u));
+		if (r[m] > *rmax)
+			*rmax = r[m];
+		m++;
+	}
+	*scale = 1.4826 * rigi_median_inplace(r, m);
+}
+
+int rigi_fit_peak(const double *x, size_t n, double fs, const struct rigi_window *w,
+		  size_t halfwidth, struct rig_stroke *st, double *resid_scale,
+		  double *resid_max)
+{
+	size_t c = w->top, prev = SIZE_MAX, lo = 0, hi = 0;
+	double h = (double)halfwidth, u = 0;
+	struct quad q;
+
+	/* Re-centre on the vertex: a window symmetric about the true peak
+	 * cancels the odd terms of the waveform that a parabola cannot follow.
+	 * Stop when the centre settles or swings back (vertex near a half
+	 * sample). */
+	for (int it = 0;; it++) {
+		fit_window(w, n, c, halfwidth, &lo, &hi);
+		if (hi - lo < 4 || fit_quad(x, lo, hi, (double)c, h, &q) < 0 || !(q.a2 < 0))
+			return -1;
+		u = -q.a1 / (2 * q.a2);
+		double v = (double)c + u * h;
+		if (v < (double)w->rise || v >= (double)w->fall)
+			return -1;
+		size_t nc = (size_t)lround(v);
+		if (nc == c || nc == prev || it == FIT_MAX_ITER - 1)
+			break;
+		prev = c;
+		c = nc;
+	}
+	if (fabs(u) > 1)
+		return -1;
+	st->peak = (size_t)lround((double)c + u * h);
+	st->t_peak_s = ((double)c + u * h) / fs;
+	st->protrusion_um = q.a0 - q.a1 * q.a1 / (4 * q.a2);
+	residuals(x, lo, hi, (double)c, h, &q, resid_scale, resid_max);
+	return 0;
+}
+
+static double force_baseline(const double *f, const struct rigi_window *w, double *scratch)
+{
+	size_t m = 0;
+	for (size_t i = w->base_from; i < w->base_to; i++)
+		scratch[m++] = f[i];
+	return m ? rigi_median_inplace(scratch, m) : f[w->start];
+}
+
+/* Tip position where the tenting force leaves the baseline: a straight
+ * line of force against position over the first samples of the flank
+ * (below half of the peak force), extrapolated back to the baseline. Falls
+ * back to interpolating between the last sample below the threshold and
+ * the first above it. */
+static double contact_position(const double *x, const double *f, size_t first, size_t m,
+			       size_t start, double b)
+{
+	double sx = 0, sf = 0, sxx = 0, sxf = 0, k = 0;
+	double half = b + 0.8 * (f[m] - b);
+	for (size_t j = first; j < m && j < first + CONTACT_FIT_MAX && f[j] <= half; j++) {
+		sx += x[j];
+		sf += f[j];
+		sxx += x[j] * x[j];
+		sxf += x[j] * f[j];
+		k++;
+	}
+	if (k >= 2) {
+		double var = sxx - sx * sx / k, cov = sxf - sx * sf / k;
+		if (var > 0 && cov > 0) {
+			double slope = cov / var;
+			double xc = sx / k - (sf / k - b) / slope;
+			if (xc <= x[first] && xc >= x[start])
+				return xc;
+		}
+	}
+	if (first == start || !(f[first] > f[first - 1]))
+		return x[first];
+	double frac = (b - f[first - 1]) / (f[first] - f[first - 1]);
+	frac = frac < 0 ? 0 : frac;
+	return x[first - 1] + frac * (x[first] - x[first - 1]);
+}
+
+/* Index of the first sample within the drop window where the force has
+ * fallen by the puncture drop while the tip has not retracted by more than
+ * a tenth of the tenting depth (an elastic unloading would need a
+ * retraction proportional to the drop); 0 when there is none. */
+static size_t find_drop(const double *x, const double *f, size_t m, size_t end, size_t window,
+			double b, double xc, double thr, double drop_frac)
+{
+	double drop = drop_frac * (f[m] - b);
+	double x_floor = x[m] - 0.1 * (x[m] - xc);
+	if (drop < thr)
+		drop = thr;
+	for (size_t j = m + 1; j <= end && j <= m + window; j++) {
+		if (x[j] < x_floor)
+			return 0;
+		if (f[j] <= f[m] - drop)
+			return j;
+	}
+	return 0;
+}
+
+/* The puncture happened between the last sample on the tenting flank (m)
+ * and the next one: take the midpoint, unbiased over strokes whose sampling
+ * phase varies, and the force on the flank's local line at that position.
+ * Taking sample m itself would read short by half a sample step, which is
+ * tens of µm on a fast stroke. */
+static void locate_puncture(const double *x, const double *f, size_t first, size_t m,
+			    double b, struct rig_stroke *st)
+{
+	double sx = 0, sf = 0, sxx = 0, sxf = 0, k = 0;
+	double xp = x[m + 1] > x[m] ? 0.5 * (x[m] + x[m + 1]) : x[m];
+	double fp = f[m];
+	for (size_t j = m >= first + 3 ? m - 3 : first; j <= m; j++) {
+		sx += x[j];
+		sf += f[j];
+		sxx += x[j] * x[j];
+		sxf += x[j] * f[j];
+		k++;
+	}
+	double var = sxx - sx * sx / k, cov = sxf - sx * sf / k;
+	if (k >= 2 && var > 0 && cov > 0)
+		fp += cov / var * (xp - x[m]);
+	st->puncture_um = xp;
+	st->puncture_force_mn = fp - b;
+}
+
+static void no_force_result(struct rig_stroke *st)
+{
+	st->contact_um = NAN;
+	st->punctured = 0;
+	st->puncture_force_mn = NAN;
+	st->puncture_um = NAN;
+	st->tenting_um = NAN;
+	st->penetration_um = 0;
+	st->drag_mn = NAN;
+}
+
+void rigi_measure_force(const double *x, const double *force, const struct rigi_window *w,
+			const struct rig_analysis_params *p, double noise, size_t drop_window,
+			double *scratch, struct rig_stroke *st)
+{
+	double b = force_baseline(force, w, scratch);
+	double thr = p->contact_sigma * noise;
+	size_t first = w->start, m;
+
+	if (!(thr > p->contact_min_mn))
+		thr = p->contact_min_mn;
+	st->force_baseline_mn = b;
+	st->peak_force_mn = force[w->start] - b;
+	for (size_t i = w->start; i <= w->end; i++)
+		if (force[i] - b > st->peak_force_mn)
+			st->peak_force_mn = force[i] - b;
+	no_force_result(st);
+	while (first <= st->peak && !(force[first] - b > thr))
+		first++;
+	if (first > st->peak)
+		return;
+	m = first;
+	for (size_t i = first; i <= st->peak; i++)
+		if (force[i] > force[m])
+			m = i;
+	st->contact_um = contact_position(x, force, first, m, w->start, b);
+	size_t j = find_drop(x, force, m, w->end, drop_window, b, st->contact_um, thr,
+			     p->puncture_drop);
+	if (!j)
+		return;
+	st->punctured = 1;
+	locate_puncture(x, force, first, m, b, st);
+	st->tenting_um = st->puncture_um - st->contact_um;
+	st->penetration_um =
+		st->protrusion_um - st->contact_um - p->tent_residual * st->tenting_um;
+	if (st->puncture_force_mn > st->peak_force_mn)
+		st->peak_force_mn = st->puncture_force_mn;
+	/* Drag: the plateau after the drop has settled, up to the peak. */
+	size_t k = 0;
+	for (size_t i = j + 2; i <= st->peak; i++)
+		scratch[k++] = force[i] - b;
+	st->drag_mn = k >= 3 ? rigi_median_inplace(scratch, k) : NAN;
+}

@@ -1,0 +1,266 @@
+/* Calibration table transfers with a pen (docs/protocol.md §6): reading a
+ * slot in TABLE_READ chunks, and the checked write sequence (pre-checks,
+ * TABLE_BEGIN, TABLE_CHUNKs, TABLE_COMMIT, read-back compare). */
+#include <stdio.h>
+#include <string.h>
+
+#include <rig/dut.h>
+#include <rig/table.h>
+
+#include "core/core.h"
+#include "dut/client.h"
+
+#define DOMAIN "dut"
+
+static char slot_letter(unsigned slot)
+{
+	return slot == RIG_DUT_SLOT_A ? 'A' : slot == RIG_DUT_SLOT_B ? 'B' : '?';
+}
+
+/* Check one TABLE_READ answer (slot, total, bytes) against the request and
+ * the earlier answers of the same read. */
+static int check_read_answer(const struct rig_dut *dut, const char *what, int slot,
+			     size_t offset, size_t count, const uint8_t *data, size_t n,
+			     long *total)
+{
+	unsigned rslot = data[0];
+	size_t rtotal = rigi_get_u16le(data + 1);
+	size_t bytes = n - 3;
+
+	if (*total >= 0 && (size_t)*total != rtotal)
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, what, "slot size changed from %ld to "
+				     "%zu bytes during the read", *total, rtotal);
+	*total = (long)rtotal;
+	if (rtotal > 0 && (slot == RIG_DUT_SLOT_ACTIVE ? rslot > RIG_DUT_SLOT_B
+						       : rslot != (unsigned)slot))
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, what, "the pen answered slot 0x%02x",
+				     rslot);
+	if (bytes > count || offset + bytes > rtotal ||
+	    (offset < rtotal && bytes == 0))
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, what, "%zu bytes for a count of %zu "
+				     "at offset %zu of a %zu-byte slot", bytes, count, offset,
+				     rtotal);
+	return 0;
+}
+
+/* Read a whole slot; the slot number the pen read goes to *@p rslot. */
+static int read_slot(struct rig_dut *dut, int slot, uint8_t *buf, size_t cap, size_t *len,
+		     unsigned *rslot)
+{
+	uint8_t p[5];
+	uint8_t data[3 + RIGI_DUT_READ_MAX];
+	struct rigi_dut_request req = {.cmd = RIGI_DUT_TABLE_READ, .payload = p, .len = sizeof(p)};
+	char what[64];
+	size_t offset = 0;
+	long total = -1;
+
+	if (slot != RIG_DUT_SLOT_A && slot != RIG_DUT_SLOT_B && slot != RIG_DUT_SLOT_ACTIVE)
+		return rigi_fail(RIG_ERR_ARG, "table slot %d: use RIG_DUT_SLOT_A, _B or _ACTIVE",
+				 slot);
+	do {
+		size_t left = total < 0 ? cap : (size_t)total - offset;
+		size_t count = left < dut->read_chunk ? left : dut->read_chunk;
+		size_t n = 0;
+		int ret;
+
+		p[0] = (uint8_t)slot;
+		rigi_put_u16le(p + 1, (uint16_t)offset);
+		rigi_put_u16le(p + 3, (uint16_t)count);
+		snprintf(what, sizeof(what), "TABLE_READ slot %s offset %zu",
+			 slot == RIG_DUT_SLOT_ACTIVE ? "active" : slot ? "B" : "A", offset);
+		req.what = what;
+		ret = rigi_dut_transact(dut, &req, data, sizeof(data), &n);
+		if (ret == 0)
+			ret = check_read_answer(dut, what, slot, offset, count, data, n, &total);
+		if (ret < 0)
+			return ret;
+		if ((size_t)total > cap)
+			return rigi_dut_fail(dut, RIG_ERR_RANGE, what, "the slot holds %ld bytes, "
+					     "more than the %zu-byte buffer", total, cap);
+		memcpy(buf + offset, data + 3, n - 3);
+		offset += n - 3;
+		*rslot = data[0];
+	} while (offset < (size_t)total);
+	*len = offset;
+	return 0;
+}
+
+int rig_dut_table_read(struct rig_dut *dut, int slot, uint8_t *buf, size_t cap, size_t *len)
+{
+	unsigned rslot;
+	return read_slot(dut, slot, buf, cap, len, &rslot);
+}
+
+int rig_dut_table_abort(struct rig_dut *dut)
+{
+	struct rigi_dut_request req = {.cmd = RIGI_DUT_TABLE_ABORT, .uninterruptible = 1};
+	return rigi_dut_transact(dut, &req, NULL, 0, NULL);
+}
+
+/* What the pen will check at commit, checked here without the key. */
+static int precheck(struct rig_dut *dut, const uint8_t *blob, size_t len,
+		    struct rig_cal_table *t, struct rig_dut_status *st)
+{
+	int ret = rigi_dut_ensure_identity(dut);
+
+	if (ret == 0)
+		ret = rig_dut_status(dut, st);
+	if (ret < 0)
+		return ret;
+	ret = rig_cal_table_decode(blob, len, NULL, t);
+	if (ret == 0)
+		ret = rig_cal_table_check(t, &dut->id, st);
+	if (ret < 0)
+		rigi_error_context("pen at %s (%s): table write refused before sending",
+				   dut->uri.text, dut->id.serial);
+	return ret;
+}
+
+static int begin(struct rig_dut *dut, const uint8_t *blob, size_t len, unsigned *slot)
+{
+	uint8_t p[6], data[1] = {0xFF};
+	struct rigi_dut_request req = {.cmd = RIGI_DUT_TABLE_BEGIN, .payload = p, .len = sizeof(p),
+				       .if_cut = "the pen keeps its previous table"};
+	int ret;
+
+	rigi_put_u16le(p, (uint16_t)len);
+	rigi_put_u32le(p + 2, rigi_crc32(blob, len));
+	ret = rigi_dut_transact(dut, &req, data, sizeof(data), NULL);
+	*slot = data[0];
+	return ret;
+}
+
+/* The A/B scheme keeps the previous table only if the write goes to the
+ * slot that is not active. */
+static int check_write_slot(const struct rig_dut *dut, const struct rig_dut_status *st,
+			    unsigned slot)
+{
+	if (slot > RIG_DUT_SLOT_B)
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "TABLE_BEGIN", "the pen chose slot "
+				     "0x%02x for the write; slots are 0 (A) and 1 (B)", slot);
+	if (slot == st->active_slot)
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "TABLE_BEGIN", "the pen chose its "
+				     "active slot %c for the write; a write must go to the "
+				     "inactive slot", slot_letter(slot));
+	return 0;
+}
+
+static int send_chunks(struct rig_dut *dut, const uint8_t *blob, size_t len)
+{
+	uint8_t p[2 + RIGI_DUT_CHUNK_MAX], data[2];
+	struct rigi_dut_request req = {.cmd = RIGI_DUT_TABLE_CHUNK, .payload = p,
+				       .if_cut = "the pen keeps its previous table"};
+	size_t step = dut->write_chunk;
+	size_t n_chunks = (len + step - 1) / step;
+	char what[64];
+
+	for (size_t i = 0, off = 0; off < len; i++, off += step) {
+		size_t n = len - off < step ? len - off : step;
+		int ret;
+
+		rigi_put_u16le(p, (uint16_t)off);
+		memcpy(p + 2, blob + off, n);
+		req.len = 2 + n;
+		snprintf(what, sizeof(what), "TABLE_CHUNK %zu/%zu", i + 1, n_chunks);
+		req.what = what;
+		ret = rigi_dut_transact(dut, &req, data, sizeof(data), NULL);
+		if (ret < 0)
+			return ret;
+		if (rigi_get_u16le(data) != off + n)
+			return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, what, "the pen counts %u bytes "
+					     "received, the rig sent %zu", rigi_get_u16le(data),
+					     off + n);
+	}
+	return 0;
+}
+
+static int commit(struct rig_dut *dut, const struct rig_cal_table *t, unsigned slot)
+{
+	uint8_t data[5];
+	struct rigi_dut_request req = {.cmd = RIGI_DUT_TABLE_COMMIT,
+				       .timeout_ms = dut->commit_timeout_ms,
+				       .if_cut = "the pen keeps its previous table unless the "
+						 "commit completed: read its status"};
+	int ret = rigi_dut_transact(dut, &req, data, sizeof(data), NULL);
+
+	if (ret < 0)
+		return ret;
+	if (data[0] != slot || rigi_get_u32le(data + 1) != t->table_seq)
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "TABLE_COMMIT", "the pen activated slot "
+				     "0x%02x with table_seq %u; the rig wrote slot %c with "
+				     "table_seq %u", data[0], rigi_get_u32le(data + 1),
+				     slot_letter(slot), t->table_seq);
+	return 0;
+}
+
+static int read_back(struct rig_dut *dut, const uint8_t *blob, size_t len, unsigned slot)
+{
+	uint8_t back[RIG_CAL_TABLE_MAX_BYTES];
+	size_t n = 0;
+	unsigned rslot = 0;
+	int ret = read_slot(dut, RIG_DUT_SLOT_ACTIVE, back, sizeof(back), &n, &rslot);
+
+	if (ret < 0)
+		return ret;
+	if (rslot != slot || n != len)
+		return rigi_dut_fail(dut, RIG_ERR_DEVICE, "table read-back", "the active slot is "
+				     "%c with %zu bytes; the rig committed %zu bytes to slot %c: "
+				     "do not use this pen until it is rewritten and verified",
+				     slot_letter(rslot), n, len, slot_letter(slot));
+	for (size_t i = 0; i < len; i++)
+		if (back[i] != blob[i])
+			return rigi_dut_fail(dut, RIG_ERR_DEVICE, "table read-back", "active slot "
+					     "%c differs from the bytes written at offset %zu (wrote "
+					     "0x%02x, read 0x%02x): do not use this pen until it is "
+					     "rewritten and verified", slot_letter(slot), i, blob[i],
+					     back[i]);
+	return 0;
+}
+
+/* After a failure past TABLE_BEGIN: abort the write while the link works,
+ * keeping the original failure's detail. */
+static void abort_after(struct rig_dut *dut, int err)
+{
+	char detail[1024];
+
+	if (err == RIG_ERR_DISCONNECTED)
+		return;
+	snprintf(detail, sizeof(detail), "%s", rig_last_error());
+	if (rig_dut_table_abort(dut) < 0)
+		RIGI_WARN(DOMAIN, "pen at %s: aborting the table write failed too: %s",
+			  dut->uri.text, rig_last_error());
+	rigi_fail(err, "%s", detail);
+}
+
+int rig_dut_table_write(struct rig_dut *dut, const uint8_t *blob, size_t len)
+{
+	struct rig_cal_table t;
+	struct rig_dut_status st;
+	unsigned slot = 0;
+	int ret;
+
+	ret = precheck(dut, blob, len, &t, &st);
+	if (ret < 0)
+		return ret;
+	RIGI_INFO(DOMAIN, "pen at %s (%s): writing table_seq %u (%zu bytes)", dut->uri.text,
+		  dut->id.serial, t.table_seq, len);
+	ret = begin(dut, blob, len, &slot);
+	if (ret < 0)
+		goto out;
+	ret = check_write_slot(dut, &st, slot);
+	if (ret == 0)
+		ret = send_chunks(dut, blob, len);
+	if (ret == 0)
+		ret = commit(dut, &t, slot);
+	if (ret < 0) {
+		abort_after(dut, ret);
+		goto out;
+	}
+	ret = read_back(dut, blob, len, slot);
+	if (ret == 0)
+		RIGI_INFO(DOMAIN, "pen at %s (%s): table_seq %u active in slot %c, read back and "
+			  "verified", dut->uri.text, dut->id.serial, t.table_seq,
+			  slot_letter(slot));
+out:
+	return ret;
+}
