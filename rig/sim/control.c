@@ -1,0 +1,278 @@
+/* The simulator's control language (docs/sim.md): one command per line,
+ * one reply line starting "ok" or "error". It loads pens into nests,
+ * injects station and pen faults, and reports ground truth. Served on a
+ * Unix socket so tests and operators can steer a running `rig sim`. */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "sim_internal.h"
+
+#define MAX_TOKENS 8
+
+struct ctl_request {
+	struct rig_sim *sim;
+	int argc;
+	char *argv[MAX_TOKENS];
+	char *reply;
+	size_t cap;
+};
+
+static int reply(struct ctl_request *r, int ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int reply(struct ctl_request *r, int ok, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(r->reply, r->cap, "%s", ok ? "ok" : "error");
+	if (fmt && n >= 0 && (size_t)n + 1 < r->cap) {
+		r->reply[n++] = ' ';
+		va_start(ap, fmt);
+		vsnprintf(r->reply + n, r->cap - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return ok ? 0 : RIG_ERR_ARG;
+}
+
+static int parse_uint(const char *text, unsigned long max, unsigned long *out)
+{
+	char *end;
+	if (!text || !*text)
+		return -1;
+	errno = 0;
+	*out = strtoul(text, &end, 10);
+	return (errno || *end || *out > max) ? -1 : 0;
+}
+
+static int parse_nest(struct ctl_request *r, int idx, unsigned *nest)
+{
+	unsigned long v;
+	if (idx >= r->argc || parse_uint(r->argv[idx], RIG_SIM_MAX_NESTS - 1, &v) ||
+	    v >= r->sim->cfg.n_nests)
+		return reply(r, 0, "expected a nest number 0..%u", r->sim->cfg.n_nests - 1);
+	*nest = (unsigned)v;
+	return 0;
+}
+
+static int print_truth(struct ctl_request *r, const struct sim_truth *t)
+{
+	return reply(r, 1,
+		     "protrusion_um=%.3f penetration_um=%.3f rate_hz=%.4f "
+		     "puncture_force_mn=%.1f code=%u duty=%u",
+		     t->protrusion_um, t->penetration_um, t->rate_hz, t->puncture_force_mn,
+		     (unsigned)t->code, (unsigned)t->duty);
+}
+
+/* truth NEST | truth NEST service CODE DUTY | truth NEST user DEPTH_UM RATE_SPM */
+static int cmd_truth(struct ctl_request *r)
+{
+	struct sim_truth t;
+	unsigned nest;
+	unsigned long a, b;
+	struct sim_pen *pen;
+
+	if (parse_nest(r, 1, &nest) < 0)
+		return RIG_ERR_ARG;
+	pen = r->sim->nests[nest].pen;
+	if (!pen)
+		return reply(r, 0, "nest %u is empty", nest);
+	if (r->argc == 2) {
+		sim_pen_truth_now(pen, &t);
+		return print_truth(r, &t);
+	}
+	if (r->argc != 5 || parse_uint(r->argv[3], 65535, &a) || parse_uint(r->argv[4], 65535, &b))
+		return reply(r, 0, "usage: truth NEST [service CODE DUTY | user DEPTH_UM RATE_SPM]");
+	if (!strcmp(r->argv[2], "service")) {
+		sim_pen_truth_service(pen, (uint16_t)a, (uint16_t)b, &t);
+		return print_truth(r, &t);
+	}
+	if (!strcmp(r->argv[2], "user")) {
+		if (sim_pen_truth_user(pen, (uint16_t)a, (uint16_t)b, &t) < 0)
+			return reply(r, 0, "the active table does not cover %lu um / %lu spm", a, b);
+		return print_truth(r, &t);
+	}
+	return reply(r, 0, "truth mode must be 'service' or 'user'");
+}
+
+/* load NEST SERIAL [FAILURE] | unload NEST */
+static int cmd_load(struct ctl_request *r)
+{
+	unsigned nest;
+	int unload = !strcmp(r->argv[0], "unload");
+	if (parse_nest(r, 1, &nest) < 0)
+		return RIG_ERR_ARG;
+	if (!unload && (r->argc < 3 || r->argc > 4))
+		return reply(r, 0, "usage: load NEST SERIAL [FAILURE]");
+	if (rigi_sim_load_pen(r->sim, nest, unload ? NULL : r->argv[2],
+			      r->argc == 4 ? r->argv[3] : NULL) < 0)
+		return reply(r, 0, "%s", rig_last_error());
+	return reply(r, 1, "nest %u %s", nest, unload ? "empty" : r->argv[2]);
+}
+
+static int cmd_power_cycle(struct ctl_request *r)
+{
+	unsigned nest;
+	if (parse_nest(r, 1, &nest) < 0)
+		return RIG_ERR_ARG;
+	if (!r->sim->nests[nest].pen)
+		return reply(r, 0, "nest %u is empty", nest);
+	sim_pen_power_cycle(r->sim->nests[nest].pen);
+	return reply(r, 1, "nest %u power-cycled", nest);
+}
+
+static int cmd_status(struct ctl_request *r)
+{
+	char list[512];
+	size_t pos = 0;
+	list[0] = '\0';
+	for (unsigned i = 0; i < r->sim->cfg.n_nests && pos < sizeof(list); i++) {
+		const struct sim_pen *pen = r->sim->nests[i].pen;
+		pos += (size_t)snprintf(list + pos, sizeof(list) - pos, " nest%u=%s", i,
+					pen ? sim_pen_serial(pen) : "empty");
+	}
+	return reply(r, 1, "port=%u nests=%u seed=%llu speed=%g sim_time=%.3f%s",
+		     (unsigned)sim_station_port(r->sim->station), r->sim->cfg.n_nests,
+		     (unsigned long long)r->sim->cfg.seed, r->sim->cfg.speed,
+		     sim_clock_now(&r->sim->clock), list);
+}
+
+static int control_fault(struct ctl_request *r);
+
+static int cmd_stop(struct ctl_request *r)
+{
+	r->sim->stop_requested = 1;
+	return reply(r, 1, "stopping");
+}
+
+static int cmd_help(struct ctl_request *r)
+{
+	return reply(r, 1,
+		     "commands: status | load NEST SERIAL [FAILURE] | unload NEST | "
+		     "truth NEST [service CODE DUTY | user DEPTH_UM RATE_SPM] | power-cycle NEST | "
+		     "fault KIND ARGS (see docs/sim.md) | stop");
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct ctl_request *r);
+} commands[] = {
+	{"help", cmd_help},   {"status", cmd_status},
+	{"truth", cmd_truth}, {"load", cmd_load},
+	{"unload", cmd_load}, {"power-cycle", cmd_power_cycle},
+	{"fault", control_fault}, {"stop", cmd_stop},
+};
+
+int rig_sim_control(struct rig_sim *sim, const char *line, char *out, size_t cap)
+{
+	char buf[512];
+	char *save = NULL;
+	struct ctl_request r = {.sim = sim, .reply = out, .cap = cap};
+	int ret;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *tok = strtok_r(buf, " \t\r\n", &save); tok && r.argc < MAX_TOKENS;
+	     tok = strtok_r(NULL, " \t\r\n", &save))
+		r.argv[r.argc++] = tok;
+	if (r.argc == 0)
+		return reply(&r, 0, "empty command; try 'help'");
+	pthread_mutex_lock(&sim->lock);
+	ret = RIG_ERR_ARG;
+	size_t i;
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(r.argv[0], commands[i].name))
+			break;
+	if (i < sizeof(commands) / sizeof(commands[0]))
+		ret = commands[i].run(&r);
+	else
+		reply(&r, 0, "unknown command '%s'; try 'help'", r.argv[0]);
+	pthread_mutex_unlock(&sim->lock);
+	RIGI_DEBUG("sim", "control: %s -> %s", line, out);
+	return ret;
+}
+
+/* fault KIND ARGS: station faults go to the Modbus station, link and power
+ * faults to the nest's DUT endpoint and pen. */
+static int fault_sensor(struct ctl_request *r, int dead)
+{
+	unsigned nest;
+	int disp;
+	enum sim_station_fault f;
+	if (parse_nest(r, 2, &nest) < 0)
+		return RIG_ERR_ARG;
+	if (r->argc != 4 || (strcmp(r->argv[3], "disp") && strcmp(r->argv[3], "force")))
+		return reply(r, 0, "usage: fault %s NEST disp|force", r->argv[1]);
+	disp = !strcmp(r->argv[3], "disp");
+	f = dead ? (disp ? SIM_STATION_FAULT_DEAD_DISPLACEMENT : SIM_STATION_FAULT_DEAD_FORCE)
+		 : (disp ? SIM_STATION_FAULT_NOISY_DISPLACEMENT : SIM_STATION_FAULT_NOISY_FORCE);
+	if (sim_station_inject(r->sim->station, f, nest, 1) < 0)
+		return reply(r, 0, "%s", rig_last_error());
+	return reply(r, 1, "nest %u %s sensor %s", nest, r->argv[3], dead ? "dead" : "noisy");
+}
+
+static int fault_station_value(struct ctl_request *r, enum sim_station_fault f, double max)
+{
+	char *end;
+	double v;
+	if (r->argc != 3)
+		return reply(r, 0, "usage: fault %s VALUE", r->argv[1]);
+	v = strtod(r->argv[2], &end);
+	if (*end || v < 0 || v > max)
+		return reply(r, 0, "fault %s: value must be 0..%g", r->argv[1], max);
+	if (sim_station_inject(r->sim->station, f, 0, v) < 0)
+		return reply(r, 0, "%s", rig_last_error());
+	return reply(r, 1, "%s %g", r->argv[1], v);
+}
+
+static int fault_dut(struct ctl_request *r, int power)
+{
+	unsigned nest;
+	unsigned long bytes;
+	struct sim_nest *n;
+	if (parse_nest(r, 2, &nest) < 0)
+		return RIG_ERR_ARG;
+	if (r->argc != 4 || parse_uint(r->argv[3], 100000000UL, &bytes))
+		return reply(r, 0, "usage: fault %s NEST BYTES", r->argv[1]);
+	n = &r->sim->nests[nest];
+	if (power) {
+		if (!n->pen)
+			return reply(r, 0, "nest %u is empty", nest);
+		sim_pen_power_loss_after(n->pen, (long)bytes);
+	} else {
+		sim_dut_endpoint_cut_after(n->endpoint, (long)bytes);
+	}
+	return reply(r, 1, "nest %u %s after %lu bytes", nest, power ? "power loss" : "link cut",
+		     bytes);
+}
+
+static int control_fault(struct ctl_request *r)
+{
+	const char *kind = r->argc > 1 ? r->argv[1] : "";
+	if (!strcmp(kind, "modbus-drop"))
+		return fault_station_value(r, SIM_STATION_FAULT_LINK_DROP, 3600);
+	if (!strcmp(kind, "modbus-late"))
+		return fault_station_value(r, SIM_STATION_FAULT_LATE_REPLY, 60000);
+	if (!strcmp(kind, "daq-overrun") && r->argc == 2) {
+		if (sim_station_inject(r->sim->station, SIM_STATION_FAULT_DAQ_OVERRUN, 0, 1) < 0)
+			return reply(r, 0, "%s", rig_last_error());
+		return reply(r, 1, "next DAQ capture overruns");
+	}
+	if (!strcmp(kind, "sensor-dead") || !strcmp(kind, "sensor-noisy"))
+		return fault_sensor(r, !strcmp(kind, "sensor-dead"));
+	if (!strcmp(kind, "dut-cut") || !strcmp(kind, "power-loss"))
+		return fault_dut(r, !strcmp(kind, "power-loss"));
+	if (!strcmp(kind, "clear") && r->argc == 2) {
+		sim_station_inject(r->sim->station, SIM_STATION_FAULT_CLEAR, 0, 0);
+		for (unsigned i = 0; i < r->sim->cfg.n_nests; i++)
+			sim_dut_endpoint_cut_after(r->sim->nests[i].endpoint, -1);
+		return reply(r, 1, "faults cleared");
+	}
+	return reply(r, 0, "unknown fault '%s' (modbus-drop, modbus-late, daq-overrun, "
+			   "sensor-dead, sensor-noisy, dut-cut, power-loss, clear)", kind);
+}
