@@ -33,5 +33,6 @@ int cmd_dut(int argc, char **argv);
 int cmd_sensors(int argc, char **argv);
 int cmd_daq(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const struct rig_command commands[] = {
 	{"sensors", "slow readings of a nest's force and displacement sensors", cmd_sensors},
 	{"daq", "capture waveforms from the DAQ to CSV", cmd_daq},
 	{"fit", "fit a polynomial or monotone curve to CSV data; invert to knots", cmd_fit},
+	{"analyze", "stroke analysis of a capture CSV: protrusion, rate, forces", cmd_analyze},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -224,11 +224,13 @@ static void *endpoint_thread(void *arg)
 		while (read(ep->wake[0], drain, sizeof(drain)) > 0)
 			;
 		if (!ep->drop_client && !ep->stopping) {
-			if (pfd[1].revents & POLLIN)
-				accept_client(ep);
+			/* Serve first: a host that hung up is reaped before the
+			 * next one is accepted. */
 			if (pfd[2].fd >= 0 && pfd[2].fd == ep->client_fd &&
 			    (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
 				serve_client(ep);
+			if (pfd[1].revents & POLLIN)
+				accept_client(ep);
 		}
 		pthread_mutex_unlock(&ep->lock);
 	}

@@ -62,26 +62,32 @@ int rigi_sim_load_pen(struct rig_sim *sim, unsigned nest, const char *serial,
 
 	if (f < 0)
 		return rigi_fail(RIG_ERR_ARG, "unknown failure mode '%s'", failure);
-	if (serial) {
-		if (strlen(serial) == 0 || strlen(serial) > 16)
-			return rigi_fail(RIG_ERR_ARG, "serial '%s' must be 1..16 characters", serial);
-		pc.seed = sim->cfg.seed;
-		snprintf(pc.serial, sizeof(pc.serial), "%s", serial);
-		pc.failure = (enum sim_failure)f;
-		pc.state_dir = sim->state_dir;
-		memcpy(pc.line_key, sim->line_key, sizeof(pc.line_key));
-		pc.clock = &sim->clock;
-		pen = sim_pen_new(&pc);
-		rigi_wipe(pc.line_key, sizeof(pc.line_key));
-		if (!pen)
-			return RIG_ERR_DEVICE;
-	}
-	/* Detach the old pen everywhere before freeing it. */
+	if (serial && (strlen(serial) == 0 || strlen(serial) > 16))
+		return rigi_fail(RIG_ERR_ARG, "serial '%s' must be 1..16 characters", serial);
+	/* Take the old pen out of the nest first (its flash file is then free,
+	 * so the same serial can come back, e.g. with a failure mode). */
+	if (sim->station)
+		sim_station_set_pen(sim->station, nest, NULL);
+	if (n->endpoint)
+		sim_dut_endpoint_set_pen(n->endpoint, NULL);
+	sim_pen_free(n->pen);
+	n->pen = NULL;
+	if (!serial)
+		return 0;
+	pc.seed = sim->cfg.seed;
+	snprintf(pc.serial, sizeof(pc.serial), "%s", serial);
+	pc.failure = (enum sim_failure)f;
+	pc.state_dir = sim->state_dir;
+	memcpy(pc.line_key, sim->line_key, sizeof(pc.line_key));
+	pc.clock = &sim->clock;
+	pen = sim_pen_new(&pc);
+	rigi_wipe(pc.line_key, sizeof(pc.line_key));
+	if (!pen)
+		return RIG_ERR_DEVICE;
 	if (sim->station)
 		sim_station_set_pen(sim->station, nest, pen);
 	if (n->endpoint)
 		sim_dut_endpoint_set_pen(n->endpoint, pen);
-	sim_pen_free(n->pen);
 	n->pen = pen;
 	RIGI_INFO("sim", "nest %u: %s%s%s", nest, serial ? serial : "empty",
 		  f ? " with failure " : "", f ? failure : "");

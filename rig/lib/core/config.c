@@ -151,11 +151,19 @@ static int list_keys(const char *const *keys, char *buf, size_t cap)
 int rigi_cfg_map(const struct rigi_cfg *cfg, const struct rigi_node *node, const char *what,
 		 const char *const *keys, struct rigi_map *out)
 {
+	char name[sizeof(out->what)];
+	char found[64];
+	/* @p what may point into @p out (a caller renaming its own map). */
+	if (what)
+		snprintf(name, sizeof(name), "'%s'", what);
+	else
+		snprintf(name, sizeof(name), "the top level");
 	out->cfg = cfg;
 	out->node = node;
-	snprintf(out->what, sizeof(out->what), "%s", what);
+	memcpy(out->what, name, sizeof(name));
 	if (node->kind != RIGI_NODE_MAP)
-		return mismatch(cfg, node, what, "a mapping (key: value lines)");
+		return rigi_cfg_fail(cfg, node, "%s: expected a mapping (key: value lines), found %s",
+				     name, rigi_node_describe(node, found, sizeof(found)));
 	for (size_t i = 0; i < node->n; i++) {
 		const struct rigi_node *key = node->pairs[i].key;
 		size_t k = 0;
@@ -164,8 +172,8 @@ int rigi_cfg_map(const struct rigi_cfg *cfg, const struct rigi_node *node, const
 		if (!keys[k]) {
 			char known[512];
 			list_keys(keys, known, sizeof(known));
-			return rigi_cfg_fail(cfg, key, "unknown key '%s' in '%s': expected one of %s",
-					     key->text, what, known);
+			return rigi_cfg_fail(cfg, key, "unknown key '%s' in %s: expected one of %s",
+					     key->text, name, known);
 		}
 	}
 	return 0;
@@ -184,8 +192,8 @@ int rigi_map_get(const struct rigi_map *m, const char *key, enum rigi_need need,
 {
 	*out = rigi_map_find(m, key);
 	if (!*out && need == RIGI_REQUIRED)
-		return rigi_cfg_fail(m->cfg, m->node, "'%s': expected key '%s', found none", m->what,
-				     key);
+		return rigi_cfg_fail(m->cfg, m->node, "expected key '%s' in %s, found none", key,
+				     m->what);
 	return 0;
 }
 
@@ -199,7 +207,7 @@ int rigi_map_map(const struct rigi_map *m, const char *key, enum rigi_need need,
 	if (!n) {
 		out->cfg = m->cfg;
 		out->node = NULL;
-		snprintf(out->what, sizeof(out->what), "%s", key);
+		snprintf(out->what, sizeof(out->what), "'%s'", key);
 		return 0;
 	}
 	return rigi_cfg_map(m->cfg, n, key, keys, out);

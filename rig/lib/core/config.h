@@ -84,12 +84,13 @@ int rigi_cfg_fail(const struct rigi_cfg *cfg, const struct rigi_node *node,
 struct rigi_map {
 	const struct rigi_cfg *cfg;
 	const struct rigi_node *node;
-	char what[64];            /* e.g. "daq", "nests[1]", "steps[3] (fit)" */
+	char what[64];            /* for messages: "'daq'", "'steps[3] (fit)'", "the top level" */
 };
 
 /** Check that @p node is a mapping whose keys are all in the NULL-terminated
  *  @p keys (an unknown key is reported at its position with the list of
- *  known ones) and fill @p out. @p what names the mapping in messages. */
+ *  known ones) and fill @p out. @p what names the mapping in messages
+ *  ("daq", "nests[1]"); NULL for the top level of the file. */
 int rigi_cfg_map(const struct rigi_cfg *cfg, const struct rigi_node *node, const char *what,
 		 const char *const *keys, struct rigi_map *out);
 

@@ -108,7 +108,7 @@ static int check_distinct(const struct rigi_map *m, const struct rig_fixture *fx
 	const struct rig_sensor *mine[2] = {&n->displacement, &n->force};
 	if (n->displacement.daq_channel == n->force.daq_channel)
 		return rigi_cfg_fail(m->cfg, m->node,
-				     "'%s': expected different DAQ channels for displacement and "
+				     "%s: expected different DAQ channels for displacement and "
 				     "force, found channel %u for both",
 				     m->what, n->force.daq_channel);
 	for (unsigned i = 0; i < fx->n_nests; i++) {
@@ -116,7 +116,7 @@ static int check_distinct(const struct rigi_map *m, const struct rig_fixture *fx
 		const struct rig_sensor *theirs[2] = {&o->displacement, &o->force};
 		if (o->index == n->index || strcmp(o->dut_uri, n->dut_uri) == 0)
 			return rigi_cfg_fail(m->cfg, m->node,
-					     "'%s': expected a nest index and pen of its own, found "
+					     "%s: expected a nest index and pen of its own, found "
 					     "the same %s as nests[%u]",
 					     m->what, o->index == n->index ? "index" : "dut", i);
 		for (int a = 0; a < 2; a++) {
@@ -125,7 +125,7 @@ static int check_distinct(const struct rigi_map *m, const struct rig_fixture *fx
 				    strcmp(mine[a]->uri, theirs[b]->uri) == 0)
 					return rigi_cfg_fail(
 						m->cfg, m->node,
-						"'%s': expected sensors and DAQ channels of its "
+						"%s: expected sensors and DAQ channels of its "
 						"own, found %s shared with nests[%u]",
 						m->what, a ? "the force sensor" : "the displacement sensor",
 						i);
@@ -210,7 +210,7 @@ static int read_fixture(const struct rigi_cfg *cfg, const struct rigi_node *root
 {
 	struct rigi_map top, station, daq, safety;
 	unsigned long rate = 0;
-	int ret = rigi_cfg_map(cfg, root, "the top level", top_keys, &top);
+	int ret = rigi_cfg_map(cfg, root, NULL, top_keys, &top);
 	if (ret < 0)
 		return ret;
 	if ((ret = rigi_map_map(&top, "station", RIGI_REQUIRED, station_keys, &station)) < 0 ||

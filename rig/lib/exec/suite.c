@@ -349,20 +349,23 @@ static int read_step(const struct rigi_cfg *cfg, const struct rigi_node *node, s
 {
 	struct rig_step *st = &suite->steps[i];
 	struct rigi_map m = {.cfg = cfg, .node = node};
+	char what[48];
 	int type = 0;
 	int ret;
 
-	snprintf(m.what, sizeof(m.what), "steps[%zu]", i);
+	snprintf(what, sizeof(what), "steps[%zu]", i);
+	snprintf(m.what, sizeof(m.what), "'%s'", what);
 	st->line = node->line;
 	st->column = node->column;
 	if (node->kind != RIGI_NODE_MAP)
-		return rigi_cfg_map(cfg, node, m.what, keys_plain, &m);
+		return rigi_cfg_map(cfg, node, what, keys_plain, &m);
+	/* The type decides which keys are known, so it is read first. */
 	ret = rigi_map_enum(&m, "type", RIGI_REQUIRED, step_names, &type);
 	if (ret < 0)
 		return ret;
 	st->type = (enum rig_step_type)type;
-	snprintf(m.what, sizeof(m.what), "steps[%zu] (%s)", i, step_names[type]);
-	if ((ret = rigi_cfg_map(cfg, node, m.what, step_keys[type], &m)) < 0 ||
+	snprintf(what, sizeof(what), "steps[%zu] (%s)", i, step_names[type]);
+	if ((ret = rigi_cfg_map(cfg, node, what, step_keys[type], &m)) < 0 ||
 	    (ret = rigi_map_str(&m, "name", RIGI_OPTIONAL, &st->name)) < 0)
 		return ret;
 	if (!st->name && !(st->name = strdup(step_names[type])))
@@ -456,7 +459,7 @@ static int read_suite(const struct rigi_cfg *cfg, const struct rigi_node *root,
 		      struct rig_suite *suite)
 {
 	struct rigi_map top;
-	int ret = rigi_cfg_map(cfg, root, "the top level", top_keys, &top);
+	int ret = rigi_cfg_map(cfg, root, NULL, top_keys, &top);
 	if (ret < 0)
 		return ret;
 	suite->limits = default_limits;

@@ -1,0 +1,174 @@
+/* The simulated station as a whole (rig_sim_*): start/stop, URIs, the
+ * control language over the API and over the control socket, pen loading,
+ * fault injection dispatch and ground truth, flash persistence across
+ * restarts, and the pen reached through its DUT endpoint. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rig/dut.h>
+#include <rig/rig.h>
+#include <rig/sim.h>
+
+#include "testsupport.h"
+
+struct fixture {
+	char *dir;
+	struct rig_sim *sim;
+};
+
+static int start(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct rig_sim_config cfg = {.n_nests = 2, .seed = 5, .speed = 50, .control_socket = 1};
+	f->dir = ts_mkdtemp("sim");
+	cfg.state_dir = f->dir;
+	assert_int_equal(rig_sim_start(&cfg, &f->sim), 0);
+	*state = f;
+	return 0;
+}
+
+static int stop(void **state)
+{
+	struct fixture *f = *state;
+	rig_sim_stop(f->sim);
+	ts_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static void ctl_ok(struct rig_sim *sim, const char *line, char *reply, size_t cap)
+{
+	int ret = rig_sim_control(sim, line, reply, cap);
+	if (ret != 0)
+		fail_msg("'%s' -> '%s'", line, reply);
+}
+
+static void uris_and_status(void **state)
+{
+	struct fixture *f = *state;
+	char reply[512], expect[512];
+	assert_non_null(strstr(rig_sim_daq_uri(f->sim), "?unit=1"));
+	assert_non_null(strstr(rig_sim_displacement_uri(f->sim, 1), "?unit=12"));
+	assert_non_null(strstr(rig_sim_force_uri(f->sim, 1), "?unit=13"));
+	assert_null(rig_sim_dut_uri(f->sim, 2));
+	ctl_ok(f->sim, "status", reply, sizeof(reply));
+	snprintf(expect, sizeof(expect), "port=%u nests=2", (unsigned)rig_sim_port(f->sim));
+	assert_non_null(strstr(reply, expect));
+	assert_non_null(strstr(reply, "nest0=MN1-000001 nest1=MN1-000002"));
+}
+
+static void control_errors(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+		"", "bogus", "truth", "truth 9", "truth 0 service", "truth 0 sideways 1 2",
+		"load 0", "load 5 X", "load 0 MN1-000009 not-a-failure", "fault", "fault nope",
+		"fault modbus-late -3", "fault sensor-dead 0 laser", "fault dut-cut 0",
+		"power-cycle 7", "truth 0 service 70000 1",
+	};
+	char reply[512];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(rig_sim_control(f->sim, bad[i], reply, sizeof(reply)), RIG_ERR_ARG);
+		assert_true(strncmp(reply, "error ", 6) == 0);
+	}
+}
+
+static double field(const char *reply, const char *key)
+{
+	const char *p = strstr(reply, key);
+	assert_non_null(p);
+	return strtod(p + strlen(key), NULL);
+}
+
+static void truth_and_load(void **state)
+{
+	struct fixture *f = *state;
+	char reply[512];
+	double shallow, deep, bent;
+	ctl_ok(f->sim, "truth 0 service 1000 600", reply, sizeof(reply));
+	shallow = field(reply, "protrusion_um=");
+	ctl_ok(f->sim, "truth 0 service 3000 600", reply, sizeof(reply));
+	deep = field(reply, "protrusion_um=");
+	assert_true(deep > shallow + 1000);
+	assert_true(field(reply, "rate_hz=") > 50);
+	/* The same serial with a bent needle is shallower at the same code. */
+	ctl_ok(f->sim, "load 0 MN1-000001 bent-needle", reply, sizeof(reply));
+	ctl_ok(f->sim, "truth 0 service 1000 600", reply, sizeof(reply));
+	bent = field(reply, "protrusion_um=");
+	assert_true(bent < shallow - 30);
+	ctl_ok(f->sim, "unload 1", reply, sizeof(reply));
+	assert_int_equal(rig_sim_control(f->sim, "truth 1", reply, sizeof(reply)), RIG_ERR_ARG);
+	ctl_ok(f->sim, "load 1 MN1-000002", reply, sizeof(reply));
+}
+
+static void faults_dispatch(void **state)
+{
+	struct fixture *f = *state;
+	char reply[512];
+	ctl_ok(f->sim, "fault modbus-late 0", reply, sizeof(reply));
+	ctl_ok(f->sim, "fault daq-overrun", reply, sizeof(reply));
+	ctl_ok(f->sim, "fault sensor-dead 1 force", reply, sizeof(reply));
+	ctl_ok(f->sim, "fault sensor-noisy 0 disp", reply, sizeof(reply));
+	ctl_ok(f->sim, "fault dut-cut 0 100", reply, sizeof(reply));
+	ctl_ok(f->sim, "fault power-loss 1 100", reply, sizeof(reply));
+	ctl_ok(f->sim, "power-cycle 1", reply, sizeof(reply));
+	ctl_ok(f->sim, "fault clear", reply, sizeof(reply));
+}
+
+static void control_socket_and_pen(void **state)
+{
+	struct fixture *f = *state;
+	struct rig_dut *dut = NULL;
+	struct rig_dut_identity id;
+	char reply[512];
+	assert_int_equal(rig_sim_control_remote(rig_sim_control_path(f->sim), "status", reply,
+						sizeof(reply)), 0);
+	assert_non_null(strstr(reply, "nests=2"));
+	assert_int_equal(rig_sim_control_remote(rig_sim_control_path(f->sim), "nonsense", reply,
+						sizeof(reply)), RIG_ERR_ARG);
+	assert_int_equal(rig_sim_control_remote("/nonexistent/control.sock", "status", reply,
+						sizeof(reply)), RIG_ERR_NOT_FOUND);
+	assert_int_equal(rig_dut_open(rig_sim_dut_uri(f->sim, 1), &dut), 0);
+	assert_int_equal(rig_dut_identify(dut, &id), 0);
+	assert_string_equal(id.serial, "MN1-000002");
+	rig_dut_close(dut);
+}
+
+/* A second station on the same state directory sees the same pens (flash
+ * and line key persisted), and the control language stops it. */
+static void restart_keeps_state(void **state)
+{
+	char *dir = ts_mkdtemp("simre");
+	struct rig_sim_config cfg = {.n_nests = 1, .seed = 9, .state_dir = dir};
+	struct rig_sim *sim = NULL;
+	char first[512], second[512];
+	(void)state;
+	assert_int_equal(rig_sim_start(&cfg, &sim), 0);
+	ctl_ok(sim, "truth 0 user 1000 6000", first, sizeof(first));
+	ctl_ok(sim, "stop", second, sizeof(second));
+	assert_true(rig_sim_stop_requested(sim));
+	rig_sim_stop(sim);
+	assert_int_equal(rig_sim_start(&cfg, &sim), 0);
+	ctl_ok(sim, "truth 0 user 1000 6000", second, sizeof(second));
+	assert_string_equal(first, second);
+	rig_sim_stop(sim);
+	cfg.n_nests = 12;
+	assert_int_equal(rig_sim_start(&cfg, &sim), RIG_ERR_ARG);
+	ts_rmtree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(uris_and_status, start, stop),
+		cmocka_unit_test_setup_teardown(control_errors, start, stop),
+		cmocka_unit_test_setup_teardown(truth_and_load, start, stop),
+		cmocka_unit_test_setup_teardown(faults_dispatch, start, stop),
+		cmocka_unit_test_setup_teardown(control_socket_and_pen, start, stop),
+		cmocka_unit_test(restart_keeps_state),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
