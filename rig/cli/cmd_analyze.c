@@ -144,8 +144,11 @@ static void text_summary(const struct analyze_args *a, const struct rig_capture 
 		text_row("penetration", "um", &an->penetration_um, 1);
 		text_row("tenting", "um", &an->tenting_um, 1);
 		text_row("drag", "mN", &an->drag_mn, 1);
-		printf("\npunctured   %zu of %zu accepted strokes\n", an->n_punctured,
+		printf("\npunctured   %zu of %zu accepted strokes", an->n_punctured,
 		       an->count[RIG_STROKE_OK]);
+		if (an->n_loaded)
+			printf("; %zu start loaded (the needles stay in the phantom between strokes)", an->n_loaded);
+		putchar('\n');
 	}
 	printf("detection   thresholds %.1f / %.1f um, displacement noise %.2f um, force noise "
 	       "%.2f mN, peak fit +/-%zu samples\n", an->thr_lo_um, an->thr_hi_um,
@@ -221,9 +224,10 @@ static void json_stroke(size_t k, const struct rig_stroke *st)
 		{"tenting_um", st->tenting_um},	    {"penetration_um", st->penetration_um},
 		{"drag_mn", st->drag_mn},
 	};
-	printf("%s{\"index\":%zu,\"status\":\"%s\",\"start\":%zu,\"end\":%zu,\"punctured\":%s",
-	       k ? "," : "", k, rig_stroke_status_name(st->status), st->start, st->end,
-	       st->punctured ? "true" : "false");
+	printf("%s{\"index\":%zu,\"status\":\"%s\",\"start\":%zu,\"end\":%zu,\"punctured\":%s,"
+	       "\"starts_loaded\":%s", k ? "," : "", k, rig_stroke_status_name(st->status),
+	       st->start, st->end, st->punctured ? "true" : "false",
+	       st->starts_loaded ? "true" : "false");
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		printf(",\"%s\":", f[i].key);
 		json_number(f[i].v);
@@ -248,7 +252,8 @@ static void json_output(const struct analyze_args *a, const struct rig_capture *
 	printf("},\"strokes_found\":%zu,\"counts\":{", an->n_strokes);
 	for (int s = 0; s < RIG_STROKE_N_STATUS; s++)
 		printf("%s\"%s\":%zu", s ? "," : "", rig_stroke_status_name(s), an->count[s]);
-	printf("},\"punctured\":%zu,\"summary\":{", an->n_punctured);
+	printf("},\"punctured\":%zu,\"loaded\":%zu,\"summary\":{", an->n_punctured,
+	       an->n_loaded);
 	json_stats("protrusion_um", &an->protrusion_um, 1);
 	putchar(',');
 	json_stats("rate_per_s", &an->stroke_rate_hz, 1);

@@ -112,19 +112,29 @@ struct sim_fw {
 	uint8_t write_buf[SIM_TABLE_MAX_BYTES];
 };
 
-/** Cam state of the waveform generator (pen_wave.c). */
-struct sim_cam {
-	int active;            /* a stroke cycle is in progress */
-	unsigned run;          /* motor run the cycle belongs to */
+#define SIM_CAM_HISTORY 4096u /* strokes kept for samples asked out of order */
+
+/** One stroke cycle: tip = rest + amp * (1 - shape(theta)), theta from -pi
+ *  (rest) through 0 (peak) to pi over the period. */
+struct sim_stroke {
 	double start_s, period_s;
-	double rest_um, amp_um;/* tip = rest + amp * (1 - shape(theta)) */
+	double rest_um, amp_um;
+};
+
+/** Cam state of the waveform generator (pen_wave.c): the strokes of the
+ *  current motor run, newest last, in a ring. */
+struct sim_cam {
+	int active;            /* the run's strokes are anchored */
+	unsigned run;          /* motor run they belong to */
+	size_t newest, count;  /* ring position of the newest stroke, strokes kept */
+	struct sim_stroke hist[SIM_CAM_HISTORY];
 	struct rig_pcg32 rng;  /* per-stroke jitter and skips */
 };
 
 /** Mechanical and electrical state: survives power loss. */
 struct sim_hw {
 	int dir;               /* direction of the last code change: +1 up, -1 down */
-	uint16_t code_applied;
+	uint16_t code_applied, duty_applied; /* outputs the hardware runs with */
 	int running;           /* motor energised */
 	unsigned run;          /* counts motor starts */
 	double on_acc_s;       /* motor-on time of finished runs */

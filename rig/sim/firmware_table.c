@@ -154,7 +154,7 @@ static int interpolate(const uint16_t *sp, const uint16_t *v, size_t n, uint16_t
 			continue;
 		int64_t num = ((int64_t)v[i + 1] - v[i]) * (s - sp[i]);
 		int64_t den = (int64_t)sp[i + 1] - sp[i];
-		*out = (uint16_t)(v[i] + (num) / den);
+		*out = (uint16_t)(v[i] + (num + den / 2) / den);
 		return 0;
 	}
 	return -1;

@@ -37,7 +37,8 @@ double sim_hw_protrusion(const struct sim_pen *pen, double on_s)
 static double rate_now(const struct sim_pen *pen, double t)
 {
 	double on_s = sim_hw_on_seconds(pen, t);
-	return sim_phys_rate(&pen->unit, pen->fw.duty, sim_hw_protrusion(pen, on_s), on_s);
+	return sim_phys_rate(&pen->unit, pen->hw.duty_applied, sim_hw_protrusion(pen, on_s),
+			     on_s);
 }
 
 static double current_now(const struct sim_pen *pen, double t)
@@ -45,7 +46,7 @@ static double current_now(const struct sim_pen *pen, double t)
 	double on_s = sim_hw_on_seconds(pen, t);
 	if (!pen->hw.running)
 		return 0.0;
-	return sim_phys_current_ma(pen->fw.duty, sim_hw_protrusion(pen, on_s),
+	return sim_phys_current_ma(pen->hw.duty_applied, sim_hw_protrusion(pen, on_s),
 				   rate_now(pen, t) > 0);
 }
 
@@ -88,11 +89,12 @@ void sim_hw_apply(struct sim_pen *pen)
 	struct sim_hw *hw = &pen->hw;
 	double now = sim_hw_now(pen);
 
-	advance(pen, now);
+	advance(pen, now); /* strokes and heat of the outputs applied until now */
 	if (fw->code != hw->code_applied) {
 		hw->dir = fw->code > hw->code_applied ? 1 : -1;
 		hw->code_applied = fw->code;
 	}
+	hw->duty_applied = fw->duty;
 	if (fw->motor && !hw->running) {
 		hw->running = 1;
 		hw->run++;
@@ -318,7 +320,7 @@ static void truth_for(const struct sim_pen *pen, uint16_t code, uint16_t duty, i
 void sim_pen_truth_now(struct sim_pen *pen, struct sim_truth *out)
 {
 	pthread_mutex_lock(&pen->lock);
-	truth_for(pen, pen->hw.code_applied, pen->fw.duty, pen->hw.dir,
+	truth_for(pen, pen->hw.code_applied, pen->hw.duty_applied, pen->hw.dir,
 		  pen->hw.running, out);
 	pthread_mutex_unlock(&pen->lock);
 }

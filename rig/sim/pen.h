@@ -91,15 +91,24 @@ unsigned long sim_pen_boot_count(struct sim_pen *pen);
 
 /** True needle-tip protrusion (µm beyond the cartridge face; negative when
  *  retracted) and phantom force (mN) for @p n samples at simulated times
- *  t0 + i * dt. Deterministic: the same pen, command history and calls give
- *  the same values (randomness from PCG32 streams of (seed, serial)). The
- *  cam starts from rest at the first sample after a motor start; the phase
- *  runs on across calls (a gap between calls advances it); a call earlier
- *  than the cycle in progress restarts the cam at rest. Slow drifts use the
- *  motor-on time at each cycle start in whole seconds. Either output may be
- *  NULL. */
+ *  t0 + i * dt (the DAQ's captures). Either output may be NULL.
+ *  Deterministic: the same pen, command history and calls give the same
+ *  values (randomness from PCG32 streams of (seed, serial)). The cam starts
+ *  from rest at the first sample after a motor start and runs on stroke by
+ *  stroke; the last 4096 strokes are kept, so samples may be asked in any
+ *  order (earlier times than a previous call see the same strokes; times
+ *  before the cam started, or older than the kept strokes, see the tip at
+ *  rest). Slow drifts use the motor-on time at each stroke's start in whole
+ *  seconds, so a command sequence replayed quickly gives the same samples.
+ *  The command state (code, duty, motor) is the one at call time. */
 void sim_pen_waveform(struct sim_pen *pen, double t0, double dt, size_t n,
 		      double *tip_um, double *force_mn);
+
+/** One sample at simulated time @p t for a slow sensor reading: as
+ *  sim_pen_waveform(), except that it never starts the cam of a motor run
+ *  (it previews the first stroke instead), so readings between a motor
+ *  start and the next capture do not shift that capture's strokes. */
+void sim_pen_sample(struct sim_pen *pen, double t, double *tip_um, double *force_mn);
 
 /* ---- ground truth (side channel; never used by the rig's measuring path) ---- */
 

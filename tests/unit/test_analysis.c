@@ -508,6 +508,7 @@ static void puncture_at(double rate_hz, double p_um, uint64_t seed)
 		m++;
 	}
 	assert_int_equal(an->n_punctured, m);
+	assert_int_equal(an->n_loaded, tr->rest > 0 ? m : 0);
 	assert_int_equal(an->penetration_um.n, m);
 	assert_true(fabs(sum_tent / (double)m) < 6);
 	assert_true(fabs(an->peak_force_mn.median / s.puncture_mn - 1) < 0.05);
@@ -525,6 +526,7 @@ static void puncture_detected(void **state)
 	puncture_at(50, 1500, 41);
 	puncture_at(150, 1500, 42);
 	puncture_at(150, 700, 43);
+	puncture_at(50, 2300, 44); /* rest at +300 µm: every stroke starts loaded */
 }
 
 static void no_puncture_means_zero_penetration(void **state)
@@ -546,6 +548,30 @@ static void no_puncture_means_zero_penetration(void **state)
 	for (size_t k = 0; k < an->n_strokes; k++)
 		if (an->strokes[k].status == RIG_STROKE_OK)
 			assert_true(fabs(an->strokes[k].contact_um) < 7);
+	rig_analysis_free(an);
+	rig_capture_free(cap);
+	free(tr);
+}
+
+/* Resting beyond the tenting depth, the needles never leave the hole: no
+ * contact, no puncture, and a penetration that cannot be measured. */
+static void needles_never_leaving_the_phantom(void **state)
+{
+	struct synth s;
+	struct truth *tr = malloc(sizeof(*tr));
+	(void)state;
+	synth_default(&s, 150, 1.0);
+	s.with_force = 1;
+	s.p_um = 2600; /* rest at +600 µm, tenting depth 480 µm */
+	struct rig_capture *cap = synth_run(&s, tr);
+	struct rig_analysis *an = analyse(cap);
+	assert_true(an->count[RIG_STROKE_OK] > 140);
+	assert_int_equal(an->n_punctured, 0);
+	assert_int_equal(an->n_loaded, an->count[RIG_STROKE_OK]);
+	assert_int_equal(an->penetration_um.n, 0);
+	for (size_t k = 0; k < an->n_strokes; k++)
+		if (an->strokes[k].status == RIG_STROKE_OK)
+			assert_true(isnan(an->strokes[k].contact_um));
 	rig_analysis_free(an);
 	rig_capture_free(cap);
 	free(tr);
@@ -679,6 +705,7 @@ int main(void)
 		cmocka_unit_test(skipped_strokes_counted),
 		cmocka_unit_test(puncture_detected),
 		cmocka_unit_test(no_puncture_means_zero_penetration),
+		cmocka_unit_test(needles_never_leaving_the_phantom),
 		cmocka_unit_test(clipped_strokes_rejected),
 		cmocka_unit_test(no_force_channel),
 		cmocka_unit_test(idle_pen_has_no_strokes),

@@ -429,7 +429,7 @@ static void duplicate_request_cached(void **state)
 static void authentication(void **state)
 {
 	struct fix *f = *state;
-	uint8_t nonce[32], mac[32], wrong[32], p[4] = {0}, st[36];
+	uint8_t nonce[32] = {0}, mac[32], wrong[32], p[4] = {0}, st[36];
 
 	assert_int_equal(req(f, SET_SERVICE, p, 4, NULL, NULL), AUTH_REQUIRED);
 	assert_int_equal(req(f, RESPONSE, nonce, 32, NULL, NULL), AUTH_FAILED); /* no challenge */
@@ -586,7 +586,7 @@ static void table_write_and_read_back(void **state)
 static void table_state_errors(void **state)
 {
 	struct fix *f = *state;
-	uint8_t b[600], st[36], p[6];
+	uint8_t b[600] = {0}, st[36], p[6];
 	size_t len = blob(b, &GOOD, SERIAL, 2, f->key);
 
 	assert_int_equal(authenticate(f, f->key), OK);

@@ -256,6 +256,37 @@ static void deterministic_and_unit_specific(void **state)
 	sim_pen_free(c);
 }
 
+static void slow_readings_do_not_disturb_captures(void **state)
+{
+	enum { N = 8000 };
+	struct fix *f = *state;
+	struct sim_pen *a = pen_new(f, "MN1-000210", SIM_FAILURE_NONE);
+	struct sim_pen *b;
+	static double ta[N], fa[N], tb[N], fb[N];
+	double tip, force;
+
+	run_and_capture(f, a, 3.5, N, ta, fa);
+	/* Out of order on the same pen: earlier times see the same strokes. */
+	sim_pen_sample(a, 3.5 + 1234 / FS, &tip, &force);
+	assert_true(tip == ta[1234] && force == fa[1234]);
+	sim_pen_waveform(a, 3.5 + 10 / FS, 1.0 / FS, 1, &tip, &force);
+	assert_true(tip == ta[10]);
+	sim_pen_free(a);
+
+	/* A slow reading before the capture (it does not start the cam) and one
+	 * in the middle of it (it runs ahead of the capture's blocks). */
+	b = pen_new(f, "MN1-000210", SIM_FAILURE_NONE);
+	service(f, b, 2000, 600);
+	assert_int_equal(motor(f, b, 1), 0);
+	sim_pen_sample(b, 3.2, &tip, &force);
+	sim_pen_waveform(b, 3.5, 1.0 / FS, N / 4, tb, fb);
+	sim_pen_sample(b, 3.5 + 0.9 * N / FS, &tip, &force);
+	sim_pen_waveform(b, 3.5 + (N / 4) / FS, 1.0 / FS, N - N / 4, tb + N / 4, fb + N / 4);
+	for (size_t i = 0; i < N; i++)
+		assert_true(fabs(ta[i] - tb[i]) < 1e-6 && fabs(fa[i] - fb[i]) < 1e-6);
+	sim_pen_free(b);
+}
+
 static void phantom_forces(void **state)
 {
 	enum { N = 16000 };
@@ -474,6 +505,17 @@ static int connect_to(const char *path)
 	return fd;
 }
 
+static void stale_socket(const char *path)
+{
+	struct sockaddr_un a;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	close(fd);
+}
+
 /* Read one frame (2 s timeout): its length, 0 when the peer closed. */
 static ssize_t read_frame(int fd, uint8_t *buf)
 {
@@ -514,27 +556,32 @@ static void sock_auth(struct fix *f, int fd, const char *serial)
 	assert_int_equal(sock_cmd(f, fd, 0x04, mac, 32, NULL), 0);
 }
 
-static void endpoint_over_socket(void **state)
+static struct sim_dut_endpoint *endpoint(struct fix *f, struct sim_pen *pen, char *path,
+					 size_t size)
+{
+	struct sim_dut_endpoint *ep;
+	snprintf(path, size, "%s/nest0.sock", f->dir);
+	ep = sim_dut_endpoint_new(path);
+	assert_non_null(ep);
+	sim_dut_endpoint_set_pen(ep, pen);
+	assert_int_equal(sim_dut_endpoint_start(ep), 0);
+	return ep;
+}
+
+static void endpoint_one_host_and_cut(void **state)
 {
 	struct fix *f = *state;
 	struct sim_pen *pen = pen_new(f, "MN1-001000", SIM_FAILURE_NONE);
-	struct sim_pen *other = pen_new(f, "MN1-001001", SIM_FAILURE_NONE);
 	char path[512];
 	uint8_t d[128], p[4] = {0xD0, 0x07, 0x58, 0x02}, buf[64];
-	struct sim_dut_endpoint *ep, *dup;
+	struct sim_dut_endpoint *ep = endpoint(f, pen, path, sizeof(path));
 	int a, b;
 
-	snprintf(path, sizeof(path), "%s/nest0.sock", f->dir);
-	ep = sim_dut_endpoint_new(path);
-	assert_non_null(ep);
-	dup = sim_dut_endpoint_new(path); /* a stale path is fine, a live one is not */
-	assert_null(dup);
-	sim_dut_endpoint_set_pen(ep, pen);
-	assert_int_equal(sim_dut_endpoint_start(ep), 0);
-
+	assert_null(sim_dut_endpoint_new(path)); /* a live socket is not replaced */
 	a = connect_to(path);
 	assert_int_equal(sock_cmd(f, a, 0x01, NULL, 0, d), 0);
 	assert_string_equal((char *)d + 16, "MN1-001000");
+	assert_int_equal(sim_dut_endpoint_connected(ep), 1);
 	b = connect_to(path); /* one host at a time */
 	assert_int_equal(read_frame(b, buf), 0);
 	close(b);
@@ -548,11 +595,36 @@ static void endpoint_over_socket(void **state)
 	close(a);
 	a = connect_to(path);
 	assert_int_equal(sock_cmd(f, a, 0x11, p, 4, NULL), 0x06);
+	close(a);
+	sim_dut_endpoint_free(ep);
+	assert_int_equal(access(path, F_OK), -1);
+	/* A stale socket file (its server gone) is replaced. */
+	stale_socket(path);
+	assert_int_equal(access(path, F_OK), 0);
+	ep = endpoint(f, pen, path, sizeof(path));
+	a = connect_to(path);
+	assert_int_equal(sock_cmd(f, a, 0x01, NULL, 0, d), 0);
+	close(a);
+	sim_dut_endpoint_free(ep);
+	sim_pen_free(pen);
+}
 
+static void endpoint_swap_power_loss_empty(void **state)
+{
+	struct fix *f = *state;
+	struct sim_pen *pen = pen_new(f, "MN1-001000", SIM_FAILURE_NONE);
+	struct sim_pen *other = pen_new(f, "MN1-001001", SIM_FAILURE_NONE);
+	char path[512];
+	uint8_t d[128], buf[64];
+	struct sim_dut_endpoint *ep = endpoint(f, pen, path, sizeof(path));
+	int a = connect_to(path);
+
+	assert_int_equal(sock_cmd(f, a, 0x02, NULL, 0, NULL), 0);
 	/* Swap the pen: the host's link drops; the next host sees the new pen. */
 	sim_dut_endpoint_set_pen(ep, other);
 	assert_int_equal(read_frame(a, buf), 0);
 	close(a);
+	sim_pen_free(pen); /* no longer referenced by the endpoint */
 	a = connect_to(path);
 	assert_int_equal(sock_cmd(f, a, 0x01, NULL, 0, d), 0);
 	assert_string_equal((char *)d + 16, "MN1-001001");
@@ -572,10 +644,7 @@ static void endpoint_over_socket(void **state)
 	assert_int_equal(read_frame(a, buf), 0);
 	close(a);
 	assert_int_equal(sim_dut_endpoint_connected(ep), 0);
-
 	sim_dut_endpoint_free(ep);
-	assert_int_equal(access(path, F_OK), -1);
-	sim_pen_free(pen);
 	sim_pen_free(other);
 }
 
@@ -584,6 +653,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(peak_and_rate_match_truth, setup, teardown),
 		cmocka_unit_test_setup_teardown(deterministic_and_unit_specific, setup, teardown),
+		cmocka_unit_test_setup_teardown(slow_readings_do_not_disturb_captures, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(phantom_forces, setup, teardown),
 		cmocka_unit_test_setup_teardown(backlash_sag_and_warm_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(failure_bent_missing_cartridge, setup, teardown),
@@ -591,7 +662,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(failure_stall, setup, teardown),
 		cmocka_unit_test_setup_teardown(failure_detent_slip, setup, teardown),
 		cmocka_unit_test_setup_teardown(truth_user_through_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(endpoint_over_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(endpoint_one_host_and_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(endpoint_swap_power_loss_empty, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -147,12 +147,13 @@ struct rig_stroke {
 	double force_baseline_mn; /* median raw force while retracted */
 	double peak_force_mn;     /* largest force of the cycle */
 	double contact_um;        /* tip position at first contact (NaN: no contact) */
+	int starts_loaded;        /* 1 when the phantom was already loaded at the trough */
 	int punctured;            /* 1 when a puncture (sudden force drop) was found */
 	double puncture_force_mn; /* force just before the drop */
 	double puncture_um;       /* tip position at puncture */
 	double tenting_um;        /* puncture_um - contact_um */
 	double penetration_um;    /* protrusion_um - contact_um - tent_residual * tenting_um;
-				     0 without puncture */
+				     0 without puncture; NaN when loaded and never punctured */
 	double drag_mn;           /* median force between puncture and peak */
 };
 
@@ -173,6 +174,7 @@ struct rig_analysis {
 	struct rig_stroke *strokes;
 	size_t count[RIG_STROKE_N_STATUS]; /* strokes by status; [SKIPPED]: missing ones */
 	size_t n_punctured;                /* accepted strokes with a puncture */
+	size_t n_loaded;                   /* accepted strokes that start loaded */
 	/* summaries over accepted strokes */
 	struct rig_stats protrusion_um;
 	struct rig_stats period_s;

@@ -14,7 +14,8 @@
 
 #define MIN_SAMPLES 16
 #define FIT_MIN_HALF 2
-#define FIT_MAX_HALF 256 /* measure.c holds a window of residuals on its stack */
+#define MIN_BASELINE 8   /* samples for a stroke's force baseline */
+#define MIN_DROP_WINDOW 3 /* samples in which a puncture drop must show */
 
 void rig_analysis_params_default(struct rig_analysis_params *p)
 {
@@ -130,8 +131,12 @@ static int clipped(const double *v, size_t a, size_t b, double lo, double hi)
 }
 
 /* The cycle of kept phase k runs from the trough of the retraction before
- * it to the trough of the one after; its force baseline is the part of the
- * retraction before it that lies below the low threshold. */
+ * it to the trough of the one after. Its force baseline is the withdrawal
+ * half of the retraction before it (below the low threshold, up to the
+ * trough): there the needles have left the phantom, whereas on the way
+ * back out of the trough a tip that never leaves the phantom already loads
+ * it. A withdrawal too short for a median falls back to the whole part of
+ * the retraction below the low threshold. */
 static void set_window(struct run *r, size_t k, size_t prev, size_t next)
 {
 	const struct rigi_segmentation *seg = &r->seg;
@@ -146,12 +151,15 @@ static void set_window(struct run *r, size_t k, size_t prev, size_t next)
 	w->top = ph->top;
 	w->start = ph->has_rise ? rigi_trough(seg, a, ph->rise) : a;
 	w->end = ph->has_fall && next < seg->n_phases ? rigi_trough(seg, ph->fall, b) : n - 1;
-	w->base_to = ph->rise;
-	while (w->base_to > a && seg->smooth[w->base_to - 1] >= seg->thr_lo)
-		w->base_to--;
 	w->base_from = a;
-	while (w->base_from < w->base_to && seg->smooth[w->base_from] >= seg->thr_lo)
+	while (w->base_from < w->start && seg->smooth[w->base_from] >= seg->thr_lo)
 		w->base_from++;
+	w->base_to = w->start + 1;
+	if (w->base_to - w->base_from >= MIN_BASELINE)
+		return;
+	w->base_to = ph->rise;
+	while (w->base_to > w->base_from && seg->smooth[w->base_to - 1] >= seg->thr_lo)
+		w->base_to--;
 }
 
 static enum rig_stroke_status classify(const struct run *r, size_t k, size_t next)
@@ -264,33 +272,46 @@ static void measure_periods(struct run *r)
 	}
 }
 
-static void measure_forces(struct run *r, size_t drop_window)
+static void measure_forces(struct run *r)
 {
+	struct rigi_force_ctx ctx = {.force_noise_mn = r->an->force_noise_mn,
+				     .drop_window = MIN_DROP_WINDOW};
+	/* No median period means no accepted stroke: the window is unused. */
+	if (!isnan(r->seg.median_period)) {
+		long w = lround(r->p->puncture_window * r->seg.median_period);
+		if (w > MIN_DROP_WINDOW)
+			ctx.drop_window = (size_t)w;
+	}
 	for (size_t k = 0; k < r->an->n_strokes; k++) {
 		struct rig_stroke *st = &r->an->strokes[k];
-		if (st->status == RIG_STROKE_OK)
-			rigi_measure_force(r->cap->disp_um, r->cap->force_mn, &r->win[k], r->p,
-					   r->an->force_noise_mn, drop_window, r->scratch, st);
+		if (st->status != RIG_STROKE_OK)
+			continue;
+		rigi_measure_force(r->cap->disp_um, r->cap->force_mn, &r->win[k], r->p, &ctx,
+				   r->scratch, st);
+		r->an->n_loaded += st->starts_loaded;
 	}
 }
 
-/* Force noise from the retracted parts of the capture, where the phantom
- * is unloaded; the whole capture when too little of it is retracted. */
+/* Force noise from the strokes' baseline regions, where the phantom is
+ * unloaded (elsewhere tenting ramps and puncture drops would count as
+ * noise); from the whole capture when they hold too few samples. */
 static int estimate_force_noise(struct run *r)
 {
 	const struct rig_capture *c = r->cap;
-	unsigned char *retracted;
+	unsigned char *quiet;
 
 	r->an->force_noise_mn = NAN;
 	if (!c->force_mn)
 		return 0;
-	retracted = malloc(c->n);
-	if (!retracted)
+	quiet = calloc(c->n, 1);
+	if (!quiet)
 		return rigi_fail(RIG_ERR_NOMEM, "stroke analysis: no memory for %zu samples", c->n);
-	for (size_t i = 0; i < c->n; i++)
-		retracted[i] = r->seg.smooth[i] < r->seg.thr_lo;
-	r->an->force_noise_mn = rigi_diff_noise(c->force_mn, retracted, c->n, r->scratch);
-	free(retracted);
+	for (size_t k = 0; k < r->an->n_strokes; k++)
+		if (r->an->strokes[k].status == RIG_STROKE_OK)
+			memset(quiet + r->win[k].base_from, 1,
+			       r->win[k].base_to - r->win[k].base_from);
+	r->an->force_noise_mn = rigi_diff_noise(c->force_mn, quiet, c->n, r->scratch);
+	free(quiet);
 	if (isnan(r->an->force_noise_mn))
 		r->an->force_noise_mn = rigi_diff_noise(c->force_mn, NULL, c->n, r->scratch);
 	return 0;
@@ -357,13 +378,12 @@ static size_t fit_halfwidth(const struct run *r)
 	double h = r->p->peak_window * r->seg.median_period;
 	if (!(h >= FIT_MIN_HALF))
 		return FIT_MIN_HALF;
-	return h > FIT_MAX_HALF ? FIT_MAX_HALF : (size_t)lround(h);
+	return h > RIGI_FIT_MAX_HALF ? RIGI_FIT_MAX_HALF : (size_t)lround(h);
 }
 
 static int analyse(struct run *r)
 {
 	struct rig_analysis *an = r->an;
-	size_t drop_window;
 	int ret;
 
 	an->strokes = calloc(r->seg.n_phases + 1, sizeof(*an->strokes));
@@ -382,9 +402,8 @@ static int analyse(struct run *r)
 	if (ret < 0)
 		return ret;
 	measure_periods(r);
-	drop_window = (size_t)lround(r->p->puncture_window * r->seg.median_period);
 	if (r->cap->force_mn)
-		measure_forces(r, drop_window > 3 ? drop_window : 3);
+		measure_forces(r);
 	return 0;
 }
 

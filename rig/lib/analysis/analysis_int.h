@@ -20,9 +20,9 @@ double rigi_quantile_inplace(double *v, size_t n, double q);
 /** Median of @p n values (reorders @p v). n > 0. */
 double rigi_median_inplace(double *v, size_t n);
 
-/** Noise sigma of a sampled signal from the median absolute first
- *  difference over the samples i with mask[i] != 0 (mask NULL: all),
- *  so that slow signal changes and rare jumps do not count. @p scratch has
+/** Noise sigma of a sampled signal from the median absolute difference
+ *  between neighbours that are both in the mask (mask[i] != 0; mask NULL:
+ *  all samples), so that slow signal changes and rare jumps do not count. @p scratch has
  *  room for n values. Returns NaN when fewer than 8 differences qualify. */
 double rigi_diff_noise(const double *x, const unsigned char *mask, size_t n, double *scratch);
 
@@ -72,6 +72,10 @@ size_t rigi_trough(const struct rigi_segmentation *seg, size_t a, size_t b);
 
 /* ---- measure.c ---- */
 
+/* Largest peak-fit half-width, samples (the fit keeps its residuals on the
+ * stack); 256 covers 50 strokes/s at 180 kHz. */
+#define RIGI_FIT_MAX_HALF 256
+
 /** Where one stroke lies in the capture. */
 struct rigi_window {
 	size_t start, end;       /* troughs before and after: the cycle is [start, end] */
@@ -89,12 +93,17 @@ int rigi_fit_peak(const double *x, size_t n, double fs, const struct rigi_window
 		  size_t halfwidth, struct rig_stroke *st, double *resid_scale,
 		  double *resid_max);
 
+/** What the force measurements need to know about the whole capture. */
+struct rigi_force_ctx {
+	double force_noise_mn; /* sigma of the force channel */
+	size_t drop_window;    /* samples in which a puncture drop must show */
+};
+
 /** Force measurements of one stroke (contact, puncture, peak force, drag,
  *  penetration) from @p force and @p x, given its peak already fitted.
- *  @p noise is the force-noise sigma; @p scratch holds w->end - w->start + 1
- *  values. */
+ *  @p scratch holds w->end - w->start + 1 values. */
 void rigi_measure_force(const double *x, const double *force, const struct rigi_window *w,
-			const struct rig_analysis_params *p, double noise, size_t drop_window,
+			const struct rig_analysis_params *p, const struct rigi_force_ctx *ctx,
 			double *scratch, struct rig_stroke *st);
 
 #endif

@@ -212,12 +212,15 @@ static int check_time(struct reader *r, double t)
 		return 0;
 	}
 	double dt = t - r->t_prev;
+	if (!(dt > 0))
+		return rigi_fail(RIG_ERR_FORMAT, "%s:%zu:%d: expected time_s to increase, found "
+				 "%g after %g", r->path, r->lineno, 1 + r->time_col, t, r->t_prev);
 	if (r->n == 1)
 		r->dt0 = dt;
-	if (!(dt > 0) || fabs(dt - r->dt0) > STEP_TOLERANCE * r->dt0)
+	if (fabs(dt - r->dt0) > STEP_TOLERANCE * r->dt0)
 		return rigi_fail(RIG_ERR_FORMAT, "%s:%zu:%d: expected time_s to grow by about "
 				 "%g s per row (uniform sampling), found a step of %g s",
-				 r->path, r->lineno, 1 + r->time_col, r->n == 1 ? 0.0 : r->dt0, dt);
+				 r->path, r->lineno, 1 + r->time_col, r->dt0, dt);
 	r->t_prev = t;
 	return 0;
 }
@@ -226,7 +229,7 @@ static int read_row(struct reader *r)
 {
 	size_t pos = 0, len, k;
 	const char *s;
-	double t = 0, v;
+	double t = 0, v = 0;
 	int ret, more = 1;
 
 	if (r->n == r->alloc && (ret = grow(r)) < 0)

@@ -7,9 +7,9 @@
 
 #include "analysis/analysis_int.h"
 
-#define FIT_MAX_HALF 256 /* analysis.c caps the half-width to this */
 #define FIT_MAX_ITER 4
-#define CONTACT_FIT_MAX 16 /* samples of the tenting flank used to find contact */
+
+#define LOADED_TRAVEL 0.02
 
 struct quad {
 	double a0, a1, a2; /* x = a0 + a1 u + a2 u^2, u = (i - centre) / h */
@@ -59,7 +59,7 @@ static void fit_window(const struct rigi_window *w, size_t n, size_t c, size_t h
 static void residuals(const double *x, size_t lo, size_t hi, double centre, double h,
 		      const struct quad *q, double *scale, double *rmax)
 {
-	double r[2 * FIT_MAX_HALF + 1];
+	double r[2 * RIGI_FIT_MAX_HALF + 1];
 	size_t m = 0;
 	*rmax = 0;
 	for (size_t i = lo; i <= hi; i++) {
@@ -116,16 +116,18 @@ static double force_baseline(const double *f, const struct rigi_window *w, doubl
 }
 
 /* Tip position where the tenting force leaves the baseline: a straight
- * line of force against position over the first samples of the flank
- * (below half of the peak force), extrapolated back to the baseline. Falls
- * back to interpolating between the last sample below the threshold and
- * the first above it. */
+ * line of force against position over the whole flank up to the peak
+ * force, extrapolated back to the baseline. When the stroke starts already
+ * loaded (a tip that never leaves the phantom) the contact lies before the
+ * trough: it may, by at most the stroke's length. A fit that fails (no
+ * rising line, contact after the first loaded sample) falls back to
+ * interpolating between the last sample below the threshold and the first
+ * above it. */
 static double contact_position(const double *x, const double *f, size_t first, size_t m,
-			       size_t start, double b)
+			       size_t start, double b, double peak_um)
 {
 	double sx = 0, sf = 0, sxx = 0, sxf = 0, k = 0;
-	double half = b + 0.8 * (f[m] - b);
-	for (size_t j = first; j < m && j < first + CONTACT_FIT_MAX && f[j] <= half; j++) {
+	for (size_t j = first; j <= m; j++) {
 		sx += x[j];
 		sf += f[j];
 		sxx += x[j] * x[j];
@@ -135,9 +137,8 @@ static double contact_position(const double *x, const double *f, size_t first, s
 	if (k >= 2) {
 		double var = sxx - sx * sx / k, cov = sxf - sx * sf / k;
 		if (var > 0 && cov > 0) {
-			double slope = cov / var;
-			double xc = sx / k - (sf / k - b) / slope;
-			if (xc <= x[first] && xc >= x[start])
+			double xc = sx / k - (sf / k - b) / (cov / var);
+			if (xc <= x[first] && xc >= x[start] - (peak_um - x[start]))
 				return xc;
 		}
 	}
@@ -148,23 +149,19 @@ static double contact_position(const double *x, const double *f, size_t first, s
 	return x[first - 1] + frac * (x[first] - x[first - 1]);
 }
 
-/* Index of the first sample within the drop window where the force has
- * fallen by the puncture drop while the tip has not retracted by more than
- * a tenth of the tenting depth (an elastic unloading would need a
- * retraction proportional to the drop); 0 when there is none. */
-static size_t find_drop(const double *x, const double *f, size_t m, size_t end, size_t window,
-			double b, double xc, double thr, double drop_frac)
+/* Index of the first sample within the drop window, and no later than
+ * the peak, where the force has fallen by the puncture drop; 0 when there
+ * is none. Only a drop while the tip still advances counts: after the peak
+ * an elastic unloading or the needles' withdrawal lowers the force too. */
+static size_t find_drop(const double *f, size_t m, size_t peak, size_t window, double b,
+			double thr, double drop_frac)
 {
 	double drop = drop_frac * (f[m] - b);
-	double x_floor = x[m] - 0.1 * (x[m] - xc);
 	if (drop < thr)
 		drop = thr;
-	for (size_t j = m + 1; j <= end && j <= m + window; j++) {
-		if (x[j] < x_floor)
-			return 0;
+	for (size_t j = m + 1; j <= peak && j <= m + window; j++)
 		if (f[j] <= f[m] - drop)
 			return j;
-	}
 	return 0;
 }
 
@@ -197,6 +194,7 @@ static void no_force_result(struct rig_stroke *st)
 {
 	st->contact_um = NAN;
 	st->punctured = 0;
+	st->starts_loaded = 0;
 	st->puncture_force_mn = NAN;
 	st->puncture_um = NAN;
 	st->tenting_um = NAN;
@@ -205,11 +203,11 @@ static void no_force_result(struct rig_stroke *st)
 }
 
 void rigi_measure_force(const double *x, const double *force, const struct rigi_window *w,
-			const struct rig_analysis_params *p, double noise, size_t drop_window,
+			const struct rig_analysis_params *p, const struct rigi_force_ctx *ctx,
 			double *scratch, struct rig_stroke *st)
 {
 	double b = force_baseline(force, w, scratch);
-	double thr = p->contact_sigma * noise;
+	double thr = p->contact_sigma * ctx->force_noise_mn;
 	size_t first = w->start, m;
 
 	if (!(thr > p->contact_min_mn))
@@ -224,15 +222,23 @@ void rigi_measure_force(const double *x, const double *force, const struct rigi_
 		first++;
 	if (first > st->peak)
 		return;
+	/* Loaded from the start: the force is up before the tip has covered
+	 * LOADED_TRAVEL of its way from the trough to the peak. */
+	st->starts_loaded =
+		x[first] - x[w->start] < LOADED_TRAVEL * (st->protrusion_um - x[w->start]);
 	m = first;
 	for (size_t i = first; i <= st->peak; i++)
 		if (force[i] > force[m])
 			m = i;
-	st->contact_um = contact_position(x, force, first, m, w->start, b);
-	size_t j = find_drop(x, force, m, w->end, drop_window, b, st->contact_um, thr,
-			     p->puncture_drop);
-	if (!j)
+	st->contact_um = contact_position(x, force, first, m, w->start, b, st->protrusion_um);
+	size_t j = find_drop(force, m, st->peak, ctx->drop_window, b, thr, p->puncture_drop);
+	if (!j) {
+		/* Loaded from the start and never punctured: the tips stay in the
+		 * phantom, so neither contact nor penetration can be seen. */
+		if (st->starts_loaded)
+			st->contact_um = st->penetration_um = NAN;
 		return;
+	}
 	st->punctured = 1;
 	locate_puncture(x, force, first, m, b, st);
 	st->tenting_um = st->puncture_um - st->contact_um;

@@ -192,7 +192,7 @@ static int period_value(const struct rigi_segmentation *seg, size_t k, double *v
  * remove_small, so that its neighbour survives. */
 static int merge_dropouts(struct rigi_segmentation *seg, const struct rig_analysis_params *p)
 {
-	double med_gap, med_dur;
+	double med_gap = NAN, med_dur = NAN;
 	size_t out = 0;
 	int ret = median_of(seg, gap_value, &med_gap);
 	if (ret == 0)
@@ -229,7 +229,7 @@ static int merge_dropouts(struct rigi_segmentation *seg, const struct rig_analys
  * in the neighbour relations (troughs, periods). */
 static int remove_small(struct rigi_segmentation *seg, const struct rig_analysis_params *p)
 {
-	double med_dur, med_amp;
+	double med_dur = NAN, med_amp = NAN;
 	int ret = median_of(seg, duration_value, &med_dur);
 	if (ret == 0)
 		ret = median_of(seg, amp_value, &med_amp);

@@ -368,24 +368,6 @@ int rigi_map_str(const struct rigi_map *m, const char *key, enum rigi_need need,
 	return node_string(m->cfg, n, key, out);
 }
 
-int rigi_map_strbuf(const struct rigi_map *m, const char *key, enum rigi_need need, char *out,
-		    size_t cap)
-{
-	char *s = NULL;
-	int ret = rigi_map_str(m, key, need, &s);
-	if (ret < 0 || !s)
-		return ret;
-	if (strlen(s) >= cap) {
-		char expected[64];
-		snprintf(expected, sizeof(expected), "at most %zu characters", cap - 1);
-		ret = mismatch(m->cfg, rigi_map_find(m, key), key, expected);
-	} else {
-		memcpy(out, s, strlen(s) + 1);
-	}
-	free(s);
-	return ret;
-}
-
 /* ---- numbers, booleans, dates, choices ---- */
 
 static int is_plain_value(const struct rigi_node *node)

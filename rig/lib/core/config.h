@@ -115,10 +115,6 @@ int rigi_map_seq(const struct rigi_map *m, const char *key, enum rigi_need need,
  *  *out is malloc'd; a previous *out is freed when replaced. */
 int rigi_map_str(const struct rigi_map *m, const char *key, enum rigi_need need, char **out);
 
-/** A string into a fixed buffer of @p cap bytes (too long is an error). */
-int rigi_map_strbuf(const struct rigi_map *m, const char *key, enum rigi_need need, char *out,
-		    size_t cap);
-
 /** An unquoted decimal integer in [lo, hi]. */
 int rigi_map_uint(const struct rigi_map *m, const char *key, enum rigi_need need,
 		  unsigned long lo, unsigned long hi, unsigned long *out);

@@ -118,7 +118,7 @@ static size_t utf8_chars(const char *s, size_t len)
 	return n;
 }
 
-static int check_plain_node(const struct builder *b, const yaml_event_t *ev,
+static int refuse_anchor_tag(const struct builder *b, const yaml_event_t *ev,
 			    const yaml_char_t *anchor, const yaml_char_t *tag)
 {
 	if (anchor)
@@ -135,7 +135,7 @@ static int build_scalar(const struct builder *b, const yaml_event_t *ev, struct 
 	const size_t len = ev->data.scalar.length;
 	const yaml_scalar_style_t style = ev->data.scalar.style;
 	struct rigi_node *n;
-	int ret = check_plain_node(b, ev, ev->data.scalar.anchor, ev->data.scalar.tag);
+	int ret = refuse_anchor_tag(b, ev, ev->data.scalar.anchor, ev->data.scalar.tag);
 	if (ret < 0)
 		return ret;
 	if (memchr(ev->data.scalar.value, '\0', len))
@@ -168,16 +168,13 @@ static int build_scalar(const struct builder *b, const yaml_event_t *ev, struct 
 static int build_node(struct builder *b, yaml_event_t *ev, unsigned depth,
 		      struct rigi_node **out);
 
-static int grow(void **arr, size_t n, size_t size)
+/* @p arr with room for element @p n (arrays grow in powers of two), or
+ * NULL when out of memory (@p arr is then still valid). */
+static void *grown(void *arr, size_t n, size_t size)
 {
-	/* Grow in powers of two: n is the count before the append. */
 	if (n & (n - 1))
-		return 0;
-	void *p = realloc(*arr, (n ? 2 * n : 1) * size);
-	if (!p)
-		return RIG_ERR_NOMEM;
-	*arr = p;
-	return 0;
+		return arr;
+	return realloc(arr, (n ? 2 * n : 1) * size);
 }
 
 static int build_seq(struct builder *b, unsigned depth, struct rigi_node *n)
@@ -195,10 +192,12 @@ static int build_seq(struct builder *b, unsigned depth, struct rigi_node *n)
 		ret = build_node(b, &ev, depth + 1, &child);
 		if (ret < 0)
 			return ret;
-		if (grow((void **)&n->items, n->n, sizeof(*n->items)) < 0) {
+		struct rigi_node **items = grown(n->items, n->n, sizeof(*items));
+		if (!items) {
 			node_free(child);
 			return rigi_fail(RIG_ERR_NOMEM, "%s: out of memory while parsing", b->path);
 		}
+		n->items = items;
 		n->items[n->n++] = child;
 	}
 }
@@ -237,10 +236,12 @@ static int build_pair(struct builder *b, yaml_event_t *ev, unsigned depth, struc
 	if (ret < 0)
 		goto out;
 	value->key = key->text;
-	if (grow((void **)&n->pairs, n->n, sizeof(*n->pairs)) < 0) {
+	struct rigi_pair *pairs = grown(n->pairs, n->n, sizeof(*pairs));
+	if (!pairs) {
 		ret = rigi_fail(RIG_ERR_NOMEM, "%s: out of memory while parsing", b->path);
 		goto out;
 	}
+	n->pairs = pairs;
 	n->pairs[n->n].key = key;
 	n->pairs[n->n].value = value;
 	n->n++;
@@ -286,9 +287,9 @@ static int build_node(struct builder *b, yaml_event_t *ev, unsigned depth,
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT: {
 		int seq = ev->type == YAML_SEQUENCE_START_EVENT;
-		ret = seq ? check_plain_node(b, ev, ev->data.sequence_start.anchor,
+		ret = seq ? refuse_anchor_tag(b, ev, ev->data.sequence_start.anchor,
 					     ev->data.sequence_start.tag)
-			  : check_plain_node(b, ev, ev->data.mapping_start.anchor,
+			  : refuse_anchor_tag(b, ev, ev->data.mapping_start.anchor,
 					     ev->data.mapping_start.tag);
 		if (ret < 0)
 			break;

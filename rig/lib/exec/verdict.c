@@ -172,6 +172,14 @@ static void explain(struct rig_measurement *m, double w)
 			 l->guard == RIG_GUARD_GUARDED ? " by more than the guard band" : "");
 		break;
 	default:
+		if (m->accept_low > m->accept_high) {
+			snprintf(m->reason, sizeof(m->reason),
+				 "error %+.6g %s: the guard band w %.3g %s is wider than half the "
+				 "tolerance %.6g..%.6g, so no value can pass; reduce the uncertainty "
+				 "(see the TUR check)",
+				 m->error, u, w, u, l->low, l->high);
+			break;
+		}
 		snprintf(m->reason, sizeof(m->reason),
 			 "error %+.6g %s is within the guard band (w %.3g %s) of the %s tolerance "
 			 "limit %.6g %s: conformity not proven either way; recalibrate or retest",

@@ -12,7 +12,7 @@
  * Server: one thread polls the listener, the TCP clients and the RTU tty and
  * hands each request to the station's callbacks by unit id, then answers
  * with modbus_reply() from a scratch mapping filled on demand. RTU requests
- * are framed here rather than by modbus_receive(): 3.1.6 filters RTU
+ * are framed by rtu_frame.c rather than by modbus_receive(): 3.1.6 filters RTU
  * requests on one slave id and, after a request for another unit, swallows
  * the next valid request as a "confirmation to ignore", so one context
  * cannot serve several units on one tty. */
@@ -35,6 +35,7 @@
 
 #include "core/core.h"
 #include "instr/modbus.h"
+#include "instr/rtu_frame.h"
 
 #define DOMAIN "modbus"
 #define CONNECT_ATTEMPTS 3
@@ -512,8 +513,6 @@ int rigi_mb_write_u32(struct rigi_mb *mb, uint16_t addr, uint32_t value)
  * ====================================================================== */
 
 #define MAX_CLIENTS 32
-#define RTU_MAX_ADU 256
-#define RTU_BYTE_TIMEOUT_MS 50
 #define RELISTEN_RETRY_MS 100
 
 struct rigi_mbsrv {
@@ -545,18 +544,6 @@ struct rigi_mbsrv {
 static uint16_t get_be16(const uint8_t *p)
 {
 	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-/* Standard Modbus RTU CRC-16 (poly 0xA001 reflected, init 0xFFFF). */
-static uint16_t rtu_crc16(const uint8_t *p, size_t n)
-{
-	uint16_t crc = 0xFFFF;
-	for (size_t i = 0; i < n; i++) {
-		crc ^= p[i];
-		for (int b = 0; b < 8; b++)
-			crc = (crc & 1u) ? (uint16_t)((crc >> 1) ^ 0xA001u) : (uint16_t)(crc >> 1);
-	}
-	return crc;
 }
 
 static int reply_delay(struct rigi_mbsrv *s)
@@ -710,77 +697,16 @@ static int tcp_serve_client(struct rigi_mbsrv *s, int fd)
 	return dispatch(s, s->tcp, req, len, false);
 }
 
-static int read_full(int fd, uint8_t *buf, size_t n, int timeout_ms)
-{
-	size_t got = 0;
-	while (got < n) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t r;
-		if (poll(&p, 1, timeout_ms) <= 0)
-			return -1;
-		r = read(fd, buf + got, n - got);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-/* Discard input until the line has been quiet a moment (a frame we could
- * not delimit, or requests during a link drop). */
-static void rtu_drain(int fd)
-{
-	uint8_t junk[256];
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	while (poll(&p, 1, 5) > 0 && (p.revents & POLLIN) && read(fd, junk, sizeof(junk)) > 0)
-		;
-}
-
-/* Read one RTU request; its length follows from the function code. Returns
- * the frame length, or 0 when nothing usable arrived. */
-static int rtu_read_request(int fd, uint8_t *buf)
-{
-	size_t have = 2, total;
-
-	if (read_full(fd, buf, 2, RTU_BYTE_TIMEOUT_MS) < 0)
-		return 0;
-	if (buf[1] >= 1 && buf[1] <= 6) {
-		total = 8;
-	} else if (buf[1] == MODBUS_FC_WRITE_MULTIPLE_REGISTERS ||
-		   buf[1] == MODBUS_FC_WRITE_MULTIPLE_COILS) {
-		if (read_full(fd, buf + have, 5, RTU_BYTE_TIMEOUT_MS) < 0)
-			return 0;
-		have += 5;
-		total = 9u + buf[6]; /* header, byte count, data, CRC */
-	} else {
-		RIGI_DEBUG(DOMAIN, "server: RTU function 0x%02x not framed; dropped", buf[1]);
-		rtu_drain(fd);
-		return 0;
-	}
-	if (total > RTU_MAX_ADU ||
-	    read_full(fd, buf + have, total - have, RTU_BYTE_TIMEOUT_MS) < 0)
-		return 0;
-	if (rtu_crc16(buf, total - 2) != (uint16_t)(buf[total - 2] | (buf[total - 1] << 8))) {
-		RIGI_DEBUG(DOMAIN, "server: RTU request with a bad CRC dropped");
-		rtu_drain(fd);
-		return 0;
-	}
-	rigi_trace_bytes(DOMAIN, "server: RTU request", buf, total);
-	return (int)total;
-}
-
 static void rtu_serve(struct rigi_mbsrv *s, bool down)
 {
-	uint8_t req[RTU_MAX_ADU];
+	uint8_t req[RIGI_RTU_MAX_ADU];
 	int len;
 
 	if (down) {
-		rtu_drain(s->rtu_fd);
+		rigi_rtu_drain(s->rtu_fd);
 		return;
 	}
-	len = rtu_read_request(s->rtu_fd, req);
+	len = rigi_rtu_read_request(s->rtu_fd, req);
 	if (len > 0)
 		dispatch(s, s->rtu, req, len, true);
 }

@@ -131,25 +131,23 @@ void rig_record_free(struct rig_record *rec)
 	free(rec);
 }
 
-/* Room for one more element in an array grown in powers of two. */
-static int grow(void **arr, size_t n, size_t size)
+/* @p arr with room for element @p n (arrays grow in powers of two), or
+ * NULL when out of memory (@p arr is then still valid). */
+static void *grown(void *arr, size_t n, size_t size)
 {
 	if (n & (n - 1))
-		return 0;
-	void *p = realloc(*arr, (n ? 2 * n : 1) * size);
-	if (!p)
-		return rigi_fail(RIG_ERR_NOMEM, "run record: out of memory");
-	*arr = p;
-	return 0;
+		return arr;
+	return realloc(arr, (n ? 2 * n : 1) * size);
 }
 
 int rig_record_step_begin(struct rig_record *rec, const char *name, const char *type,
 			  struct rig_record_step **out)
 {
+	struct rig_record_step **steps = grown(rec->steps, rec->n_steps, sizeof(*steps));
 	struct rig_record_step *st;
-	int ret = grow((void **)&rec->steps, rec->n_steps, sizeof(*rec->steps));
-	if (ret < 0)
-		return ret;
+	if (!steps)
+		return rigi_fail(RIG_ERR_NOMEM, "run record: out of memory");
+	rec->steps = steps;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return rigi_fail(RIG_ERR_NOMEM, "run record: out of memory");
@@ -167,10 +165,10 @@ int rig_record_step_begin(struct rig_record *rec, const char *name, const char *
 
 int rig_record_step_add(struct rig_record_step *step, const struct rig_measurement *m)
 {
-	int ret = grow((void **)&step->measurements, step->n_measurements,
-		       sizeof(*step->measurements));
-	if (ret < 0)
-		return ret;
+	struct rig_measurement *ms = grown(step->measurements, step->n_measurements, sizeof(*ms));
+	if (!ms)
+		return rigi_fail(RIG_ERR_NOMEM, "run record: out of memory");
+	step->measurements = ms;
 	step->measurements[step->n_measurements++] = *m;
 	return 0;
 }
