@@ -45,7 +45,7 @@ static void draw_cam_and_phantom(struct sim_unit *u, uint64_t seed, const char *
 {
 	struct rig_pcg32 r;
 	rig_pcg32_seed_named(&r, seed, serial, "cam");
-	u->throw_um = 2000.0 * (1.0 + unif(&r, -0.02, 0.02));
+	u->throw_um = 3000.0 * (1.0 + unif(&r, -0.02, 0.02));
 	u->h2 = unif(&r, 0.0, 0.08);
 	u->peak_jitter_um = 0.3;
 	rig_pcg32_seed_named(&r, seed, serial, "phantom");

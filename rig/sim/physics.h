@@ -13,7 +13,8 @@
 
 #define SIM_UM_PER_CODE 0.75          /* nominal protrusion per actuator code */
 #define SIM_NOMINAL_DEADBAND 120.0    /* permille, nominal drive */
-#define SIM_NOMINAL_FULL_HZ 150.0     /* strokes/s at duty 1000, nominal drive */
+#define SIM_NOMINAL_FULL_HZ 180.0     /* strokes/s at duty 1000, nominal drive: the
+                                       * slowest unit still reaches 150/s under load */
 #define SIM_DUTY_FULL 1000.0
 #define SIM_SKIP_TWITCH 0.02         /* a skipped stroke still moves 2 % of the throw */
 

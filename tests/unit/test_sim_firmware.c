@@ -311,7 +311,7 @@ static void status_and_factory_table(void **state)
 	assert_int_equal(rigi_get_u16le(b + 40 + 4 * 12 + 2), 4000);
 	assert_int_equal(rigi_get_u16le(b + 40 + 4 * 4 + 2), 1333);
 	assert_int_equal(rigi_get_u16le(b + 40 + 4 * 13), 3000);
-	assert_int_equal(rigi_get_u16le(b + 40 + 4 * 18 + 2), 1000);
+	assert_int_equal(rigi_get_u16le(b + 40 + 4 * 18 + 2), 853); /* round(120 + 880 * 150 / 180) */
 	assert_int_equal(rigi_get_u32le(st + 12), rigi_get_u32le(b + total - 36));
 	assert_int_equal(rigi_get_u32le(b + total - 36), rigi_crc32(b, total - 36));
 	assert_int_equal(read_slot(f, 1, b, NULL), 0);
@@ -484,7 +484,7 @@ static void user_mode_mapping(void **state)
 	/* Factory table: nominal 0.75 µm per code. */
 	assert_int_equal(set_user(f, 1100, 9000, &code, &duty), OK);
 	assert_int_equal(code, 1467); /* 1333 + 334 * 100 / 250 = 1466.6 */
-	assert_int_equal(duty, 1000);
+	assert_int_equal(duty, 853);
 
 	assert_int_equal(write_table(f, b, len, 64), OK);
 	assert_int_equal(set_user(f, 700, 6000, &code, &duty), OK);

@@ -50,9 +50,11 @@ int rigi_mb_unit(const struct rigi_mb *mb);
 /** Read @p n (1..125) input registers (function 0x04) from @p addr into
  *  @p dst. Every rigi_mb_* request returns 0 or a negative rig_err with a
  *  detail naming URI, unit, function, address and the Modbus exception:
- *  RIG_ERR_TIMEOUT (no reply; the link is flushed so the next request
- *  starts clean), RIG_ERR_DISCONNECTED (link lost and reconnecting failed:
- *  bounded, about a second at most), RIG_ERR_RANGE (exception 2 or 3),
+ *  RIG_ERR_TIMEOUT (no reply: after twice the response timeout, the link
+ *  flushed so the next request starts clean), RIG_ERR_DISCONNECTED (link
+ *  lost and reconnecting failed: at most 3 connect attempts, each bounded
+ *  by the response timeout, 50 + 100 ms apart; under a second with the
+ *  default timeout), RIG_ERR_RANGE (exception 2 or 3),
  *  RIG_ERR_BUSY (exception 6), RIG_ERR_INSTRUMENT (exception 4),
  *  RIG_ERR_NOT_FOUND (exception 0x0A/0x0B: no such unit behind a gateway),
  *  RIG_ERR_UNSUPPORTED (exception 1), RIG_ERR_PROTOCOL / RIG_ERR_CRC
