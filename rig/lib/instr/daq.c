@@ -32,6 +32,7 @@ enum daq_cmd { CMD_ARM = 1, CMD_ABORT = 2, CMD_TRIGGER = 3, CMD_CLEAR_FLAGS = 4 
 /* Polling while waiting: between 1 and 50 ms, half the estimated rest. */
 #define POLL_MIN_NS 1000000LL
 #define POLL_MAX_NS 50000000LL
+#define POLL_ARMED_NS 5000000LL
 
 struct rig_daq {
 	struct rigi_mb *mb;
@@ -272,8 +273,8 @@ static int64_t next_poll_ns(const struct rig_daq *daq, const struct daq_state *s
 	double per_ns = (double)daq->cfg.rate_hz * 1e-9;
 	int64_t ns;
 
-	if (st->status != RIG_DAQ_CAPTURING)
-		return POLL_MIN_NS;
+	if (st->status != RIG_DAQ_CAPTURING) /* armed: the trigger may take a while */
+		return POLL_ARMED_NS;
 	if (dt_ns > 0 && st->captured > prev_captured)
 		per_ns = (double)(st->captured - prev_captured) / (double)dt_ns;
 	ns = (int64_t)(left / per_ns / 2);

@@ -807,6 +807,15 @@ static bool should_stop(struct rigi_mbsrv *s)
 	return stop;
 }
 
+static bool drop_pending(struct rigi_mbsrv *s)
+{
+	bool drop;
+	pthread_mutex_lock(&s->lock);
+	drop = s->drop_pending;
+	pthread_mutex_unlock(&s->lock);
+	return drop;
+}
+
 static void *serve_thread(void *arg)
 {
 	struct rigi_mbsrv *s = arg;
@@ -823,6 +832,10 @@ static void *serve_thread(void *arg)
 			}
 			continue;
 		}
+		/* A drop asked for while we polled comes first: no request sent
+		 * after rigi_mbsrv_drop_links() returned may still be served. */
+		if (drop_pending(s))
+			continue;
 		handle_poll(s, down, &ps);
 	}
 	return NULL;
