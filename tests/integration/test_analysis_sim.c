@@ -173,22 +173,6 @@ static void shallow_stroke_does_not_puncture(void **state)
 	rig_capture_free(r.cap);
 }
 
-/* Resting beyond the tenting depth, the needles stay in the phantom: the
- * force shows no puncture and the analysis says penetration is unknown. */
-static void needles_staying_in_the_phantom(void **state)
-{
-	struct run r = {.serial = "MN1-000207", .code = 3900, .duty = 900};
-	capture(*state, &r);
-	struct rig_analysis *an = analyse(&r);
-	check_protrusion_and_rate(&r, an);
-	assert_true(r.truth.protrusion_um - r.unit.throw_um > sim_phys_tenting_um(&r.unit));
-	assert_int_equal(an->n_punctured, 0);
-	assert_int_equal(an->n_loaded, an->count[RIG_STROKE_OK]);
-	assert_int_equal(an->penetration_um.n, 0);
-	rig_analysis_free(an);
-	rig_capture_free(r.cap);
-}
-
 static void skipped_strokes_are_counted(void **state)
 {
 	struct run r = {.serial = "MN1-000206", .code = 2000, .duty = 1000,
@@ -211,7 +195,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(nominal_pens_match_truth),
 		cmocka_unit_test(shallow_stroke_does_not_puncture),
-		cmocka_unit_test(needles_staying_in_the_phantom),
 		cmocka_unit_test(skipped_strokes_are_counted),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -807,7 +807,7 @@ static bool should_stop(struct rigi_mbsrv *s)
 	return stop;
 }
 
-static bool drop_pending(struct rigi_mbsrv *s)
+static bool drop_requested(struct rigi_mbsrv *s)
 {
 	bool drop;
 	pthread_mutex_lock(&s->lock);
@@ -834,7 +834,7 @@ static void *serve_thread(void *arg)
 		}
 		/* A drop asked for while we polled comes first: no request sent
 		 * after rigi_mbsrv_drop_links() returned may still be served. */
-		if (drop_pending(s))
+		if (drop_requested(s))
 			continue;
 		handle_poll(s, down, &ps);
 	}

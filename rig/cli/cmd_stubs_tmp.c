@@ -1,2 +1,0 @@
-/* TEMPORARY placeholders while subcommands are being written. */
-#include "cli.h"
