@@ -74,7 +74,7 @@ static int print_truth(struct ctl_request *r, const struct sim_truth *t)
 static int cmd_truth(struct ctl_request *r)
 {
 	struct sim_truth t;
-	unsigned nest;
+	unsigned nest = 0;
 	unsigned long a, b;
 	struct sim_pen *pen;
 
@@ -104,7 +104,7 @@ static int cmd_truth(struct ctl_request *r)
 /* load NEST SERIAL [FAILURE] | unload NEST */
 static int cmd_load(struct ctl_request *r)
 {
-	unsigned nest;
+	unsigned nest = 0;
 	int unload = !strcmp(r->argv[0], "unload");
 	if (parse_nest(r, 1, &nest) < 0)
 		return RIG_ERR_ARG;
@@ -118,7 +118,7 @@ static int cmd_load(struct ctl_request *r)
 
 static int cmd_power_cycle(struct ctl_request *r)
 {
-	unsigned nest;
+	unsigned nest = 0;
 	if (parse_nest(r, 1, &nest) < 0)
 		return RIG_ERR_ARG;
 	if (!r->sim->nests[nest].pen)
@@ -201,7 +201,7 @@ int rig_sim_control(struct rig_sim *sim, const char *line, char *out, size_t cap
  * faults to the nest's DUT endpoint and pen. */
 static int fault_sensor(struct ctl_request *r, int dead)
 {
-	unsigned nest;
+	unsigned nest = 0;
 	int disp;
 	enum sim_station_fault f;
 	if (parse_nest(r, 2, &nest) < 0)
@@ -232,7 +232,7 @@ static int fault_station_value(struct ctl_request *r, enum sim_station_fault f, 
 
 static int fault_dut(struct ctl_request *r, int power)
 {
-	unsigned nest;
+	unsigned nest = 0;
 	unsigned long bytes;
 	struct sim_nest *n;
 	if (parse_nest(r, 2, &nest) < 0)

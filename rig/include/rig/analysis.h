@@ -108,7 +108,7 @@ struct rig_analysis_params {
 	double glitch_gap;       /* retraction shorter than this x median: dropout, glitch (0.5) */
 	double glitch_residual;  /* peak-fit residual over this x noise: spike, glitch (8) */
 	double skip_ratio;       /* period over this x median: skipped stroke(s) (1.5) */
-	double peak_window;      /* peak-fit half-width, fraction of the median period (0.07) */
+	double peak_window;      /* peak-fit half-width, fraction of the median period (0.15) */
 	double contact_sigma;    /* contact threshold in force-noise sigmas (6) */
 	double contact_min_mn;   /* contact threshold floor, mN (5) */
 	double puncture_drop;    /* puncture: force drop, fraction of the peak force (0.3) */

@@ -13,9 +13,10 @@
 #include "core/core.h"
 
 #define MIN_SAMPLES 16
-#define FIT_MIN_HALF 2
+#define FIT_MIN_HALF 5
 #define MIN_BASELINE 8   /* samples for a stroke's force baseline */
 #define MIN_DROP_WINDOW 3 /* samples in which a puncture drop must show */
+#define RESID_FLOOR_UM 0.05 /* noise floor of the spike test: below any sensor's step */
 
 void rig_analysis_params_default(struct rig_analysis_params *p)
 {
@@ -30,7 +31,7 @@ void rig_analysis_params_default(struct rig_analysis_params *p)
 		.glitch_gap = 0.5,
 		.glitch_residual = 8,
 		.skip_ratio = 1.5,
-		.peak_window = 0.07,
+		.peak_window = 0.15,
 		.contact_sigma = 6,
 		.contact_min_mn = 5,
 		.puncture_drop = 0.3,
@@ -233,10 +234,11 @@ static int fit_peaks(struct run *r, size_t halfwidth)
 		tmp[m++] = scale[k];
 	}
 	an->disp_noise_um = m ? rigi_median_inplace(tmp, m) : NAN;
+	/* A noiseless signal must not make every rounding error a spike. */
+	double limit = r->p->glitch_residual * fmax(an->disp_noise_um, RESID_FLOOR_UM);
 	for (size_t k = 0; k < an->n_strokes && m; k++) {
 		struct rig_stroke *st = &an->strokes[k];
-		if (st->status == RIG_STROKE_OK &&
-		    rmax[k] > r->p->glitch_residual * an->disp_noise_um) {
+		if (st->status == RIG_STROKE_OK && rmax[k] > limit) {
 			RIGI_DEBUG(RIGI_ANALYSIS_DOMAIN, "stroke %zu: peak-fit residual %.2f um "
 				   "> %.1f x noise %.3f um: spike", k, rmax[k], r->p->glitch_residual,
 				   an->disp_noise_um);
@@ -372,7 +374,7 @@ static int summarise_all(struct run *r)
 }
 
 /* Peak-fit half-width: a fixed fraction of the period keeps the fit's
- * bias (from the waveform's quartic term) the same at every rate. */
+ * bias (from the waveform's sixth-order term) the same at every rate. */
 static size_t fit_halfwidth(const struct run *r)
 {
 	double h = r->p->peak_window * r->seg.median_period;

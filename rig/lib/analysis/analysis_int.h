@@ -73,7 +73,7 @@ size_t rigi_trough(const struct rigi_segmentation *seg, size_t a, size_t b);
 /* ---- measure.c ---- */
 
 /* Largest peak-fit half-width, samples (the fit keeps its residuals on the
- * stack); 256 covers 50 strokes/s at 180 kHz. */
+ * stack); at the default window it covers 50 strokes/s up to 85 kHz. */
 #define RIGI_FIT_MAX_HALF 256
 
 /** Where one stroke lies in the capture. */
@@ -84,7 +84,7 @@ struct rigi_window {
 	size_t top;              /* largest smoothed sample */
 };
 
-/** Peak of the displacement by local quadratic least squares over
+/** Peak of the displacement by local quartic least squares over
  *  +/- @p halfwidth samples around the top, re-centred on the vertex.
  *  Sets st->protrusion_um, st->t_peak_s, st->peak and *resid_scale (robust
  *  residual sigma) and *resid_max (largest absolute residual). Returns 0,

@@ -1,5 +1,5 @@
 /* Measurements of one stroke (docs/analysis.md §3): the peak protrusion by
- * a local quadratic least-squares fit on the raw displacement, and from the
+ * a local quartic least-squares fit on the raw displacement, and from the
  * force signal the contact, the puncture (a sudden drop while the tip still
  * advances), the tenting depth, the effective penetration and the drag. */
 #include <math.h>
@@ -11,41 +11,101 @@
 
 #define LOADED_TRAVEL 0.02
 
-struct quad {
-	double a0, a1, a2; /* x = a0 + a1 u + a2 u^2, u = (i - centre) / h */
+#define POLY_TERMS 5 /* x = a0 + a1 u + a2 u^2 + a3 u^3 + a4 u^4 */
+
+struct poly {
+	double a[POLY_TERMS]; /* in u = (i - centre) / h */
 };
 
-/* Least squares of x[lo..hi] against a parabola in u (scaled so that the
- * normal equations stay well conditioned). Returns 0, or -1 if singular. */
-static int fit_quad(const double *x, size_t lo, size_t hi, double centre, double h,
-		    struct quad *q)
+static double poly_eval(const struct poly *p, double u)
 {
-	double s[5] = {0}, t[3] = {0};
+	double v = 0;
+	for (int k = POLY_TERMS - 1; k >= 0; k--)
+		v = v * u + p->a[k];
+	return v;
+}
+
+static double poly_slope(const struct poly *p, double u)
+{
+	double v = 0;
+	for (int k = POLY_TERMS - 1; k >= 1; k--)
+		v = v * u + k * p->a[k];
+	return v;
+}
+
+static double poly_curvature(const struct poly *p, double u)
+{
+	double v = 0;
+	for (int k = POLY_TERMS - 1; k >= 2; k--)
+		v = v * u + k * (k - 1) * p->a[k];
+	return v;
+}
+
+/* Least squares of x[lo..hi] against a quartic in u (scaled to [-1, 1] so
+ * that the normal equations stay well conditioned), solved by Gaussian
+ * elimination with partial pivoting. Returns 0, or -1 if singular. */
+static int fit_poly(const double *x, size_t lo, size_t hi, double centre, double h,
+		    struct poly *p)
+{
+	double s[2 * POLY_TERMS - 1] = {0}, m[POLY_TERMS][POLY_TERMS + 1] = {{0}};
 	for (size_t i = lo; i <= hi; i++) {
-		double u = ((double)i - centre) / h, u2 = u * u;
-		s[0] += 1;
-		s[1] += u;
-		s[2] += u2;
-		s[3] += u2 * u;
-		s[4] += u2 * u2;
-		t[0] += x[i];
-		t[1] += x[i] * u;
-		t[2] += x[i] * u2;
+		double u = ((double)i - centre) / h, pw = 1;
+		for (int k = 0; k < 2 * POLY_TERMS - 1; k++, pw *= u) {
+			s[k] += pw;
+			if (k < POLY_TERMS)
+				m[k][POLY_TERMS] += x[i] * pw;
+		}
 	}
-	/* Cramer's rule on the symmetric 3x3 system [s0 s1 s2; s1 s2 s3; s2 s3 s4]. */
-	double c00 = s[2] * s[4] - s[3] * s[3];
-	double c01 = s[1] * s[4] - s[3] * s[2];
-	double c02 = s[1] * s[3] - s[2] * s[2];
-	double det = s[0] * c00 - s[1] * c01 + s[2] * c02;
-	if (!(fabs(det) > 1e-12 * s[0] * s[0] * s[0]))
-		return -1;
-	q->a0 = (t[0] * c00 - s[1] * (t[1] * s[4] - s[3] * t[2]) +
-		 s[2] * (t[1] * s[3] - s[2] * t[2])) / det;
-	q->a1 = (s[0] * (t[1] * s[4] - s[3] * t[2]) - t[0] * c01 +
-		 s[2] * (s[1] * t[2] - t[1] * s[2])) / det;
-	q->a2 = (s[0] * (s[2] * t[2] - s[3] * t[1]) - s[1] * (s[1] * t[2] - s[2] * t[1]) +
-		 t[0] * c02) / det;
+	for (int r = 0; r < POLY_TERMS; r++)
+		for (int c = 0; c < POLY_TERMS; c++)
+			m[r][c] = s[r + c];
+	for (int c = 0; c < POLY_TERMS; c++) {
+		int piv = c;
+		for (int r = c + 1; r < POLY_TERMS; r++)
+			if (fabs(m[r][c]) > fabs(m[piv][c]))
+				piv = r;
+		if (!(fabs(m[piv][c]) > 1e-12 * s[0]))
+			return -1;
+		for (int k = 0; k <= POLY_TERMS; k++) {
+			double t = m[c][k];
+			m[c][k] = m[piv][k];
+			m[piv][k] = t;
+		}
+		for (int r = c + 1; r < POLY_TERMS; r++) {
+			double f = m[r][c] / m[c][c];
+			for (int k = c; k <= POLY_TERMS; k++)
+				m[r][k] -= f * m[c][k];
+		}
+	}
+	for (int r = POLY_TERMS - 1; r >= 0; r--) {
+		double v = m[r][POLY_TERMS];
+		for (int k = r + 1; k < POLY_TERMS; k++)
+			v -= m[r][k] * p->a[k];
+		p->a[r] = v / m[r][r];
+	}
 	return 0;
+}
+
+/* The maximum of the fitted quartic nearest the centre: Newton on the
+ * slope from the vertex of its quadratic part. -1 when it is not a
+ * concave maximum. */
+static int fit_vertex(const struct poly *p, double *u)
+{
+	double v;
+	if (!(p->a[2] < 0))
+		return -1;
+	v = -p->a[1] / (2 * p->a[2]);
+	for (int it = 0; it < 20; it++) {
+		double c = poly_curvature(p, v);
+		if (!(c < 0))
+			return -1;
+		double step = poly_slope(p, v) / c;
+		v -= step;
+		if (fabs(step) < 1e-9)
+			break;
+	}
+	*u = v;
+	return isfinite(v) ? 0 : -1;
 }
 
 static void fit_window(const struct rigi_window *w, size_t n, size_t c, size_t h, size_t *lo,
@@ -57,14 +117,13 @@ static void fit_window(const struct rigi_window *w, size_t n, size_t c, size_t h
 }
 
 static void residuals(const double *x, size_t lo, size_t hi, double centre, double h,
-		      const struct quad *q, double *scale, double *rmax)
+		      const struct poly *p, double *scale, double *rmax)
 {
 	double r[2 * RIGI_FIT_MAX_HALF + 1];
 	size_t m = 0;
 	*rmax = 0;
 	for (size_t i = lo; i <= hi; i++) {
-		double u = ((double)i - centre) / h;
-		r[m] = fabs(x[i] - (q->a0 + q->a1 * u + q->a2 * u * u));
+		r[m] = fabs(x[i] - poly_eval(p, ((double)i - centre) / h));
 		if (r[m] > *rmax)
 			*rmax = r[m];
 		m++;
@@ -78,17 +137,16 @@ int rigi_fit_peak(const double *x, size_t n, double fs, const struct rigi_window
 {
 	size_t c = w->top, prev = SIZE_MAX, lo = 0, hi = 0;
 	double h = (double)halfwidth, u = 0;
-	struct quad q;
+	struct poly p;
 
 	/* Re-centre on the vertex: a window symmetric about the true peak
-	 * cancels the odd terms of the waveform that a parabola cannot follow.
-	 * Stop when the centre settles or swings back (vertex near a half
-	 * sample). */
+	 * keeps the terms the quartic cannot follow from biasing it. Stop when
+	 * the centre settles or swings back (vertex near a half sample). */
 	for (int it = 0;; it++) {
 		fit_window(w, n, c, halfwidth, &lo, &hi);
-		if (hi - lo < 4 || fit_quad(x, lo, hi, (double)c, h, &q) < 0 || !(q.a2 < 0))
+		if (hi - lo < 2 * POLY_TERMS || fit_poly(x, lo, hi, (double)c, h, &p) < 0 ||
+		    fit_vertex(&p, &u) < 0)
 			return -1;
-		u = -q.a1 / (2 * q.a2);
 		double v = (double)c + u * h;
 		if (v < (double)w->rise || v >= (double)w->fall)
 			return -1;
@@ -102,8 +160,8 @@ int rigi_fit_peak(const double *x, size_t n, double fs, const struct rigi_window
 		return -1;
 	st->peak = (size_t)lround((double)c + u * h);
 	st->t_peak_s = ((double)c + u * h) / fs;
-	st->protrusion_um = q.a0 - q.a1 * q.a1 / (4 * q.a2);
-	residuals(x, lo, hi, (double)c, h, &q, resid_scale, resid_max);
+	st->protrusion_um = poly_eval(&p, u);
+	residuals(x, lo, hi, (double)c, h, &p, resid_scale, resid_max);
 	return 0;
 }
 
