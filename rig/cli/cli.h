@@ -34,5 +34,20 @@ int cmd_sensors(int argc, char **argv);
 int cmd_daq(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+struct rig_run_summary;
+struct rig_run_progress;
+
+/** Exit code for a run's outcome (enum rig_outcome). */
+int cli_exit_for_outcome(int outcome);
+/** Print one summary line of a finished run. */
+void cli_print_summary(FILE *out, const struct rig_run_summary *s);
+/** Progress callback for rig_run_unit: a live line on a terminal, step
+ *  lines otherwise. @p user is a const char * label (e.g. "[1/3]") or NULL. */
+void cli_print_progress(const struct rig_run_progress *p, void *user);
+/** Finish a live progress line before printing something else. */
+void cli_progress_done(void);
 
 #endif

@@ -7,6 +7,8 @@
 #include "cli.h"
 
 static const struct rig_command commands[] = {
+	{"demo", "calibrate simulated pens end to end (starts its own simulator)", cmd_demo},
+	{"run", "run a suite on one unit of a station (fixture + suite files)", cmd_run},
 	{"sim", "run the simulated station (Modbus server, pens, physics)", cmd_sim},
 	{"dut", "talk to a pen: info, status, read-table", cmd_dut},
 	{"sensors", "slow readings of a nest's force and displacement sensors", cmd_sensors},

@@ -530,7 +530,7 @@ static int check_port(const struct usbh *h, int port, const char *what)
 static void leave_sysfs(struct usbh *h, int port)
 {
 	struct port *p = &h->ports[port];
-	char devpath[300];
+	char devpath[300], node[32];
 
 	pthread_mutex_lock(&h->lock);
 	if (!p->in_sysfs || !p->dev) {
@@ -539,9 +539,11 @@ static void leave_sysfs(struct usbh *h, int port)
 	}
 	p->in_sysfs = 0;
 	snprintf(devpath, sizeof(devpath), "/sys%s", sim_usbpen_devpath(p->dev));
+	snprintf(node, sizeof(node), "%s", sim_usbpen_devnode(p->dev));
 	pthread_mutex_unlock(&h->lock);
 	umockdev_testbed_uevent(h->tb, devpath, "remove");
 	umockdev_testbed_remove_device(h->tb, devpath);
+	umockdev_testbed_detach_ioctl(h->tb, node, NULL);
 }
 
 static int enumerate(struct usbh *h, int port)
@@ -550,10 +552,12 @@ static int enumerate(struct usbh *h, int port)
 	struct sim_usbpen *dev;
 	char ports[8], *text = malloc(DESCRIBE_CAP);
 	GError *err = NULL;
+	unsigned devnum;
 
 	snprintf(ports, sizeof(ports), "1.%d", port);
 	pthread_mutex_lock(&h->lock);
-	dev = sim_usbpen_new(p->pen, BUS, h->next_devnum, HUB_DEVPATH, ports);
+	devnum = h->next_devnum;
+	dev = sim_usbpen_new(p->pen, BUS, devnum, HUB_DEVPATH, ports);
 	if (!text || !dev || sim_usbpen_describe(dev, text, DESCRIBE_CAP) < 0) {
 		pthread_mutex_unlock(&h->lock);
 		fprintf(stderr, "usbharness: plug port %d failed\n", port);
@@ -564,7 +568,7 @@ static int enumerate(struct usbh *h, int port)
 	h->next_devnum = h->next_devnum >= 127 ? FIRST_PEN_DEVNUM : h->next_devnum + 1;
 	sim_usbpen_free(p->dev);
 	p->dev = dev;
-	p->devnum = h->next_devnum;
+	p->devnum = devnum;
 	p->owner = NULL;
 	pthread_mutex_unlock(&h->lock);
 	/* The handler first, so that the node works when the add uevent goes out. */
@@ -579,4 +583,129 @@ static int enumerate(struct usbh *h, int port)
 	p->in_sysfs = 1;
 	pthread_mutex_unlock(&h->lock);
 	return 0;
+}
+
+int usbh_plug(struct usbh *h, int port, struct sim_pen *pen)
+{
+	if (port < 1 || port > USBH_PORTS || !pen || h->ports[port].pen) {
+		fprintf(stderr, "usbharness: plug: port %d is not a free port 1..%d\n", port,
+			USBH_PORTS);
+		return -1;
+	}
+	h->ports[port].pen = pen;
+	if (enumerate(h, port) == 0)
+		return 0;
+	h->ports[port].pen = NULL;
+	return -1;
+}
+
+void usbh_unplug(struct usbh *h, int port)
+{
+	if (check_port(h, port, "unplug") < 0)
+		return;
+	pthread_mutex_lock(&h->lock);
+	if (h->ports[port].dev) {
+		sim_usbpen_unplug(h->ports[port].dev);
+		gone_locked(h, port);
+	}
+	pthread_mutex_unlock(&h->lock);
+	leave_sysfs(h, port);
+}
+
+int usbh_replug(struct usbh *h, int port)
+{
+	if (check_port(h, port, "replug") < 0)
+		return -1;
+	usbh_unplug(h, port);
+	return enumerate(h, port);
+}
+
+void usbh_remove(struct usbh *h, int port)
+{
+	if (check_port(h, port, "remove") < 0)
+		return;
+	usbh_unplug(h, port);
+	pthread_mutex_lock(&h->lock);
+	sim_usbpen_free(h->ports[port].dev);
+	h->ports[port].dev = NULL;
+	h->ports[port].pen = NULL;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Run @p fn on the port's present device under the lock. */
+#define WITH_DEVICE(h, port, what, stmt)                                                   \
+	do {                                                                               \
+		if (check_port(h, port, what) < 0)                                         \
+			break;                                                             \
+		pthread_mutex_lock(&(h)->lock);                                            \
+		if ((h)->ports[port].dev) {                                                \
+			struct sim_usbpen *dev_ = (h)->ports[port].dev;                    \
+			stmt;                                                              \
+		}                                                                          \
+		pthread_mutex_unlock(&(h)->lock);                                          \
+	} while (0)
+
+void usbh_unplug_after(struct usbh *h, int port, long n)
+{
+	WITH_DEVICE(h, port, "unplug_after", sim_usbpen_unplug_after(dev_, n));
+	if (n == 0)
+		usbh_unplug(h, port);
+}
+
+void usbh_stall(struct usbh *h, int port, unsigned ep)
+{
+	WITH_DEVICE(h, port, "stall", sim_usbpen_stall(dev_, ep));
+}
+
+void usbh_hold_out(struct usbh *h, int port, int on)
+{
+	WITH_DEVICE(h, port, "hold_out", sim_usbpen_hold_out(dev_, on));
+}
+
+int usbh_connected(struct usbh *h, int port)
+{
+	int c = 0;
+	WITH_DEVICE(h, port, "connected", c = sim_usbpen_connected(dev_));
+	return c;
+}
+
+const char *usbh_path(struct usbh *h, int port)
+{
+	const char *s = "";
+	WITH_DEVICE(h, port, "path", s = sim_usbpen_sysname(dev_));
+	return s;
+}
+
+const char *usbh_devnode(struct usbh *h, int port)
+{
+	const char *s = "";
+	WITH_DEVICE(h, port, "devnode", s = sim_usbpen_devnode(dev_));
+	return s;
+}
+
+void usbh_free(struct usbh *h)
+{
+	if (!h)
+		return;
+	for (int i = 1; i <= USBH_PORTS; i++)
+		if (h->ports[i].pen)
+			usbh_remove(h, i);
+	if (h->tb)
+		g_object_unref(h->tb);
+	if (h->handler)
+		g_object_unref(h->handler);
+	while (h->urbs) {
+		struct urb *r = h->urbs;
+		h->urbs = r->next;
+		urb_free(r);
+	}
+	while (h->reapers) {
+		struct reaper *w = h->reapers;
+		h->reapers = w->next;
+		g_object_unref(w->arg);
+		g_object_unref(w->client);
+		free(w);
+	}
+	pthread_mutex_destroy(&h->lock);
+	free(h);
 }

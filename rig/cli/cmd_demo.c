@@ -1,0 +1,289 @@
+/* `rig demo`: the rig's main job on a simulated station, for a newcomer.
+ * Starts `rig sim` as its own process (its own process group, so Ctrl-C
+ * reaches the demo, which first makes the pen safe), calibrates N units one
+ * after another through the calibrate suite, prints a line per unit, and
+ * stops the simulator on every exit path. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <rig/rig.h>
+#include <rig/run.h>
+#include <rig/sim.h>
+
+#include "cli.h"
+
+extern char **environ;
+
+struct demo_args {
+	unsigned units, nests;
+	unsigned long seed;
+	double speed;
+	const char *fixture, *suite, *reports, *calibrations;
+	const char *failures[64]; /* by unit index */
+	int keep;
+};
+
+static void demo_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: rig demo [--units N] [--seed S] [--speed K] [--nests N] [OPTIONS]\n\n"
+		"Starts a simulated station, then calibrates N pens end to end (as found,\n"
+		"sweeps, fit, signed table write, read back, as left) and prints one line per\n"
+		"unit: worst as-found and as-left errors and the outcome. Records go to\n"
+		"reports/<serial>/<run-id>/record.json, tables to calibrations/<serial>/.\n\n"
+		"  --units N            pens to calibrate (default 3)\n"
+		"  --seed S             simulator seed: unit variation and noise (default 1)\n"
+		"  --speed K            simulated clock K times real time (default 20)\n"
+		"  --nests N            nests on the station; units rotate through them (default 1)\n"
+		"  --failure U=MODE     build unit U (0-based) with a failure mode: bent-needle,\n"
+		"                       missing-needle, skipped-strokes, stall,\n"
+		"                       cartridge-not-seated, detent-slip (repeatable)\n"
+		"  --fixture FILE       default fixtures/sim.yaml\n"
+		"  --suite FILE         default fixtures/suites/calibrate.yaml\n"
+		"  --reports DIR        default reports\n"
+		"  --calibrations DIR   default calibrations\n"
+		"  --keep               keep the simulator's state directory\n\n"
+		"Exit codes: 0 every unit PASS, 1 a unit FAILED, 2 usage, 3 station ERROR,\n"
+		"4 INDETERMINATE, 5 interrupted (pen left safe, simulator stopped).\n");
+}
+
+static int parse_demo_args(int argc, char **argv, struct demo_args *a)
+{
+	static const struct option opts[] = {
+		{"units", required_argument, 0, 'u'},   {"seed", required_argument, 0, 's'},
+		{"speed", required_argument, 0, 'k'},   {"nests", required_argument, 0, 'n'},
+		{"failure", required_argument, 0, 'f'}, {"fixture", required_argument, 0, 'F'},
+		{"suite", required_argument, 0, 'S'},   {"reports", required_argument, 0, 'r'},
+		{"calibrations", required_argument, 0, 'c'}, {"keep", no_argument, 0, 'K'},
+		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+	char *end;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u': a->units = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 's': a->seed = strtoul(optarg, NULL, 10); break;
+		case 'k': a->speed = strtod(optarg, NULL); break;
+		case 'n': a->nests = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'F': a->fixture = optarg; break;
+		case 'S': a->suite = optarg; break;
+		case 'r': a->reports = optarg; break;
+		case 'c': a->calibrations = optarg; break;
+		case 'K': a->keep = 1; break;
+		case 'f': {
+			unsigned long u = strtoul(optarg, &end, 10);
+			if (end == optarg || *end != '=' || u >= 64) {
+				fprintf(stderr, "rig demo: --failure expects UNIT=MODE, e.g. 1=stall\n");
+				return -1;
+			}
+			a->failures[u] = end + 1;
+			break;
+		}
+		case 'h': demo_usage(stdout); return 1;
+		default: demo_usage(stderr); return -1;
+		}
+	}
+	if (optind != argc || a->units < 1 || a->units > 10000 || a->nests < 1 ||
+	    a->nests > RIG_SIM_MAX_NESTS || a->speed < 0.1 || a->speed > 1000) {
+		fprintf(stderr, "rig demo: --units 1..10000, --nests 1..%d, --speed 0.1..1000\n",
+			RIG_SIM_MAX_NESTS);
+		return -1;
+	}
+	return 0;
+}
+
+static unsigned short pick_port(void)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET};
+	socklen_t len = sizeof(addr);
+	unsigned short port = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+		port = ntohs(addr.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* Start `rig sim` in its own process group, output to DIR/sim.log. */
+static pid_t spawn_sim(const struct demo_args *a, const char *dir, unsigned short port)
+{
+	char nests[16], seed[32], speed[32], ports[16], log[600];
+	char *argv[] = {"rig", "sim", "--state-dir", (char *)dir, "--port", ports, "--nests",
+			nests, "--seed", seed, "--speed", speed, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	pid_t pid = -1;
+
+	snprintf(nests, sizeof(nests), "%u", a->nests);
+	snprintf(seed, sizeof(seed), "%lu", a->seed);
+	snprintf(speed, sizeof(speed), "%g", a->speed);
+	snprintf(ports, sizeof(ports), "%u", port);
+	snprintf(log, sizeof(log), "%s/sim.log", dir);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&attr, 0);
+	if (posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv, environ) != 0)
+		pid = -1;
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return pid;
+}
+
+static int wait_for_sim(pid_t pid, const char *dir)
+{
+	char path[600], reply[256];
+	snprintf(path, sizeof(path), "%s/control.sock", dir);
+	for (int i = 0; i < 100; i++) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return -1;
+		if (rig_sim_control_remote(path, "status", reply, sizeof(reply)) == 0)
+			return 0;
+		rig_sleep_ns(50000000);
+	}
+	return -1;
+}
+
+static void stop_sim(pid_t pid)
+{
+	int status;
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return;
+		rig_sleep_ns(20000000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Put a new pen into its nest, as an operator would. */
+static int load_unit(const char *dir, unsigned nest, const char *serial, const char *failure)
+{
+	char path[600], line[128], reply[512];
+	snprintf(path, sizeof(path), "%s/control.sock", dir);
+	snprintf(line, sizeof(line), "load %u %s%s%s", nest, serial, failure ? " " : "",
+		 failure ? failure : "");
+	if (rig_sim_control_remote(path, line, reply, sizeof(reply)) != 0) {
+		fprintf(stderr, "rig demo: simulator refused '%s': %s\n", line, reply);
+		return -1;
+	}
+	return 0;
+}
+
+/* Calibrate every unit; returns the worst outcome. */
+static int run_units(const struct demo_args *a, const char *dir, struct rig_fixture *fx,
+		     struct rig_suite *suite)
+{
+	enum rig_outcome worst = RIG_OUTCOME_PASS;
+	for (unsigned u = 0; u < a->units && !rig_interrupted(); u++) {
+		char serial[32], label[80];
+		struct rig_run_summary sum;
+		unsigned nest = u % a->nests;
+		struct rig_run_options opt = {
+			.fixture = fx, .suite = suite, .nest = nest, .reports_dir = a->reports,
+			.calibrations_dir = a->calibrations, .simulated = 1, .seed = a->seed,
+			.time_scale = a->speed, .progress = cli_print_progress, .progress_user = label,
+		};
+		snprintf(serial, sizeof(serial), "MN1-%06u", (unsigned)((a->seed % 1000) * 1000 + u + 1));
+		snprintf(label, sizeof(label), "[%u/%u] %s", u + 1, a->units, serial);
+		if (load_unit(dir, nest, serial, u < 64 ? a->failures[u] : NULL) < 0)
+			return RIG_OUTCOME_ERROR;
+		if (rig_run_unit(&opt, &sum) < 0) {
+			cli_progress_done();
+			cli_report_error("run record could not be written", RIG_ERR_IO);
+			return RIG_OUTCOME_ERROR;
+		}
+		cli_print_summary(stdout, &sum);
+		worst = rig_outcome_combine(worst, sum.outcome);
+		if (sum.outcome == RIG_OUTCOME_ABORTED)
+			break;
+	}
+	return worst;
+}
+
+static int load_files(const struct demo_args *a, const char *dir, unsigned short port,
+		      struct rig_fixture **fx, struct rig_suite **suite)
+{
+	char sim_dir[600], sim_port[32];
+	const char *vars[] = {sim_dir, sim_port, NULL};
+	int ret;
+	snprintf(sim_dir, sizeof(sim_dir), "SIM_DIR=%s", dir);
+	snprintf(sim_port, sizeof(sim_port), "SIM_PORT=%u", port);
+	if ((ret = rig_fixture_load(a->fixture, vars, fx)) < 0)
+		return cli_report_error("fixture", ret);
+	if ((ret = rig_suite_load(a->suite, suite)) < 0)
+		return cli_report_error("suite", ret);
+	return 0;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+	struct demo_args a = {.units = 3, .nests = 1, .seed = 1, .speed = 20,
+			      .fixture = "fixtures/sim.yaml",
+			      .suite = "fixtures/suites/calibrate.yaml"};
+	struct rig_fixture *fx = NULL;
+	struct rig_suite *suite = NULL;
+	char dir[] = "/tmp/rig-demo-XXXXXX";
+	unsigned short port;
+	pid_t pid = -1;
+	int ret = parse_demo_args(argc, argv, &a);
+
+	if (ret != 0)
+		return ret > 0 ? RIG_EXIT_OK : RIG_EXIT_USAGE;
+	rig_install_interrupt_handlers();
+	port = pick_port();
+	if (!mkdtemp(dir) || port == 0) {
+		fprintf(stderr, "rig demo: cannot create a state directory or find a free port\n");
+		return RIG_EXIT_STATION;
+	}
+	ret = load_files(&a, dir, port, &fx, &suite);
+	if (ret == 0) {
+		pid = spawn_sim(&a, dir, port);
+		if (pid < 0 || wait_for_sim(pid, dir) < 0) {
+			fprintf(stderr, "rig demo: the simulator did not start (see %s/sim.log)\n", dir);
+			ret = RIG_EXIT_STATION;
+		}
+	}
+	if (ret == 0) {
+		printf("simulated station: %u nest(s), seed %lu, speed x%g, Modbus on 127.0.0.1:%u\n"
+		       "calibrating %u unit(s) with %s\n\n",
+		       a.nests, a.seed, a.speed, port, a.units, a.suite);
+		printf("per unit: worst depth error and worst rate error, as found and as left\n");
+		ret = cli_exit_for_outcome(run_units(&a, dir, fx, suite));
+	}
+	stop_sim(pid);
+	if (!a.keep)
+		nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rig_suite_free(suite);
+	rig_fixture_free(fx);
+	return ret;
+}

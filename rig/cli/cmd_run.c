@@ -1,0 +1,119 @@
+/* `rig run`: run a suite (a suite file in fixtures/suites/) on the unit in one nest of
+ * a station described by a fixture file (a fixture file in fixtures/). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rig/rig.h>
+#include <rig/run.h>
+
+#include "cli.h"
+
+#define MAX_VARS 16
+
+static void run_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: rig run --fixture FILE --suite FILE [OPTIONS]\n\n"
+		"Runs a suite on the unit in one nest: identify, readiness, as-found, sweeps,\n"
+		"fit, signed table write, read-back, as-left (as the suite says), writes the\n"
+		"run record to REPORTS/<serial>/<run-id>/record.json and the table bytes to\n"
+		"CALIBRATIONS/<serial>/, and leaves the pen safe (motor off, service mode left).\n\n"
+		"  --fixture FILE      the station (docs/files.md), e.g. fixtures/sim.yaml\n"
+		"  --suite FILE        the suite, e.g. fixtures/suites/calibrate.yaml\n"
+		"  --nest N            nest index (default 0)\n"
+		"  --var NAME=VALUE    value for ${NAME} in the fixture (repeatable; the\n"
+		"                      environment is consulted next), e.g. SIM_DIR, SIM_PORT\n"
+		"  --key FILE          line key (default: the fixture's line_key)\n"
+		"  --operator NAME     recorded operator (default $USER)\n"
+		"  --reports DIR       default reports\n"
+		"  --calibrations DIR  default calibrations\n"
+		"  --time-scale K      the station runs K times faster than real time (a\n"
+		"                      simulated station's --speed): waits are divided by K\n\n"
+		"Exit codes: 0 PASS, 1 FAIL, 2 usage or bad file, 3 station ERROR (retest),\n"
+		"4 INDETERMINATE, 5 interrupted (pen left safe).\n");
+}
+
+struct run_args {
+	const char *fixture, *suite;
+	const char *vars[MAX_VARS + 1];
+	int n_vars;
+	struct rig_run_options opt;
+};
+
+static int parse_run_args(int argc, char **argv, struct run_args *a)
+{
+	static const struct option opts[] = {
+		{"fixture", required_argument, 0, 'f'}, {"suite", required_argument, 0, 's'},
+		{"nest", required_argument, 0, 'n'},    {"var", required_argument, 0, 'v'},
+		{"key", required_argument, 0, 'k'},     {"operator", required_argument, 0, 'o'},
+		{"reports", required_argument, 0, 'r'}, {"calibrations", required_argument, 0, 'c'},
+		{"time-scale", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': a->fixture = optarg; break;
+		case 's': a->suite = optarg; break;
+		case 'n': a->opt.nest = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'v':
+			if (a->n_vars == MAX_VARS || !strchr(optarg, '=')) {
+				fprintf(stderr, "rig run: --var expects NAME=VALUE (at most %d)\n",
+					MAX_VARS);
+				return -1;
+			}
+			a->vars[a->n_vars++] = optarg;
+			break;
+		case 'k': a->opt.key_path = optarg; break;
+		case 'o': a->opt.operator_name = optarg; break;
+		case 'r': a->opt.reports_dir = optarg; break;
+		case 'c': a->opt.calibrations_dir = optarg; break;
+		case 't': a->opt.time_scale = strtod(optarg, NULL); break;
+		case 'h': run_usage(stdout); return 1;
+		default: run_usage(stderr); return -1;
+		}
+	}
+	if (!a->fixture || !a->suite || optind != argc) {
+		fprintf(stderr, "rig run: --fixture and --suite are required\n\n");
+		run_usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a = {0};
+	struct rig_fixture *fx = NULL;
+	struct rig_suite *suite = NULL;
+	struct rig_run_summary sum;
+	int ret = parse_run_args(argc, argv, &a);
+
+	if (ret != 0)
+		return ret > 0 ? RIG_EXIT_OK : RIG_EXIT_USAGE;
+	if ((ret = rig_fixture_load(a.fixture, a.vars, &fx)) < 0)
+		return cli_report_error("fixture", ret);
+	if ((ret = rig_suite_load(a.suite, &suite)) < 0) {
+		rig_fixture_free(fx);
+		return cli_report_error("suite", ret);
+	}
+	rig_install_interrupt_handlers();
+	a.opt.fixture = fx;
+	a.opt.suite = suite;
+	a.opt.progress = cli_print_progress;
+	ret = rig_run_unit(&a.opt, &sum);
+	cli_progress_done();
+	if (ret == 0) {
+		cli_print_summary(stdout, &sum);
+		printf("record: %s\n", sum.record_path);
+		if (sum.table_path[0])
+			printf("table:  %s\n", sum.table_path);
+		ret = cli_exit_for_outcome(sum.outcome);
+	} else {
+		ret = cli_report_error("run record could not be written", ret);
+	}
+	rig_suite_free(suite);
+	rig_fixture_free(fx);
+	return ret;
+}

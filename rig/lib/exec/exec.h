@@ -1,0 +1,120 @@
+/* Private state of one run (rig_run_unit) shared by the runner and the step
+ * implementations: the nest's open instruments and pen, what the steps
+ * learned (identity, sweeps, the new table), and the record being built. */
+#ifndef RIGI_EXEC_H
+#define RIGI_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rig/analysis.h>
+#include <rig/dut.h>
+#include <rig/instr.h>
+#include <rig/run.h>
+#include <rig/table.h>
+
+#define RIGI_SWEEP_MAX 256
+
+/* One point of a sweep: the raw value applied and what was measured. */
+struct rigi_sweep {
+	double x[RIGI_SWEEP_MAX];  /* code or duty */
+	double y[RIGI_SWEEP_MAX];  /* protrusion µm or rate strokes/s */
+	size_t n;
+};
+
+/* One DAQ capture of the nest, analysed. */
+struct rigi_sample {
+	struct rig_analysis *an;   /* owned; NULL when the capture failed */
+	size_t n_accepted;         /* accepted strokes */
+	double max_force_mn;       /* largest force seen (safety) */
+	double max_disp_um;        /* largest protrusion seen (safety) */
+};
+
+struct rigi_run {
+	const struct rig_run_options *opt;
+	const struct rig_fixture *fx;
+	const struct rig_nest *nest;
+	struct rig_record *rec;
+	struct rig_run_summary *sum;
+	double time_scale;
+	unsigned step_index;
+
+	struct rig_daq *daq;
+	struct rig_displacement *disp;
+	struct rig_force *force;
+	struct rig_dut *dut;
+	struct rig_dut_identity id;
+	int have_id;
+	int authenticated;
+	uint8_t key[RIG_KEY_BYTES];
+	int have_key;
+
+	struct rigi_sweep depth_sweep;  /* code -> protrusion */
+	struct rigi_sweep rate_sweep;   /* duty -> strokes/s */
+	uint16_t rate_sweep_code;
+	struct rig_cal_table table;     /* built by the fit step */
+	int have_table;
+	uint8_t blob[RIG_CAL_TABLE_MAX_BYTES];
+	size_t blob_len;
+	int table_written;
+};
+
+/* A step's result: its outcome and a reason in words. */
+struct rigi_step_result {
+	enum rig_outcome outcome;
+	char reason[RIG_RECORD_REASON_MAX];
+};
+
+/* ---- nest.c: instruments, pen, safe state ---- */
+int rigi_nest_open(struct rigi_run *r);
+void rigi_nest_close(struct rigi_run *r);
+/** Motor off and service mode left (SAFE); returns 0 when the pen confirmed. */
+int rigi_nest_make_safe(struct rigi_run *r, char *detail, size_t cap);
+int rigi_ensure_key(struct rigi_run *r);
+int rigi_ensure_auth(struct rigi_run *r);
+/** Wait @p ms of station time (divided by the time scale); RIG_ERR_INTERRUPTED
+ *  when Ctrl-C arrives meanwhile. */
+int rigi_settle(struct rigi_run *r, unsigned ms);
+
+/* ---- measure.c: one capture, analysed, and its uncertainty ---- */
+int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *out);
+void rigi_sample_free(struct rigi_sample *s);
+/** Expanded uncertainty (k = 2) of the mean protrusion / stroke rate (in
+ *  strokes per minute) of a sample, from the scatter of its strokes and the
+ *  station's sensor calibration. */
+double rigi_protrusion_u(const struct rigi_run *r, const struct rig_analysis *an);
+double rigi_rate_u_spm(const struct rigi_run *r, const struct rig_analysis *an);
+/** Safety interlock: RIG_ERR_INSTRUMENT-free check of a sample against the
+ *  fixture's limits; non-zero (and a reason) when it was exceeded. */
+int rigi_sample_unsafe(const struct rigi_run *r, const struct rigi_sample *s, char *why,
+		       size_t cap);
+
+/* ---- steps ---- */
+void rigi_step_identify(struct rigi_run *r, const struct rig_step *st,
+			struct rig_record_step *rs, struct rigi_step_result *res);
+void rigi_step_readiness(struct rigi_run *r, const struct rig_step *st,
+			 struct rig_record_step *rs, struct rigi_step_result *res);
+void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
+		       struct rig_record_step *rs, struct rigi_step_result *res);
+void rigi_step_depth_sweep(struct rigi_run *r, const struct rig_step *st,
+			   struct rig_record_step *rs, struct rigi_step_result *res);
+void rigi_step_rate_sweep(struct rigi_run *r, const struct rig_step *st,
+			  struct rig_record_step *rs, struct rigi_step_result *res);
+void rigi_step_fit(struct rigi_run *r, const struct rig_step *st, struct rig_record_step *rs,
+		   struct rigi_step_result *res);
+void rigi_step_write_table(struct rigi_run *r, const struct rig_step *st,
+			   struct rig_record_step *rs, struct rigi_step_result *res);
+void rigi_step_read_back(struct rigi_run *r, const struct rig_step *st,
+			 struct rig_record_step *rs, struct rigi_step_result *res);
+
+/* ---- runner.c ---- */
+void rigi_progress(struct rigi_run *r, const char *step, unsigned point, unsigned n_points,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/** Set @p res from a rig error: station/link errors are ERROR, an interrupt
+ *  is ABORTED; the reason names @p what and rig_last_error(). */
+void rigi_result_from_error(struct rigi_run *r, struct rigi_step_result *res, int err,
+			    const char *what);
+void rigi_result_set(struct rigi_step_result *res, enum rig_outcome outcome, const char *fmt,
+		     ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,127 @@
+/* One measurement sample of a nest: a synchronous DAQ capture of the
+ * displacement and force channels, converted to µm and mN with the
+ * fixture's channel scaling, analysed stroke by stroke; plus the
+ * uncertainty of its means and the safety interlock. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rig/rig.h>
+
+#include "core/core.h"
+#include "exec/exec.h"
+
+/* Relative standard uncertainty of the DAQ's sample clock (a crystal,
+ * 50 ppm tolerance taken as a rectangular distribution). */
+#define DAQ_CLOCK_REL_U (50e-6 / 1.7320508075688772)
+
+static int capture(struct rigi_run *r, double capture_s, int16_t **buf, size_t *n)
+{
+	const struct rig_sensor *ds = &r->nest->displacement;
+	const struct rig_sensor *fs = &r->nest->force;
+	struct rig_daq_config cfg = {
+		.rate_hz = r->fx->daq.sample_rate_hz,
+		.samples_per_channel = (uint32_t)lround(capture_s * r->fx->daq.sample_rate_hz),
+		.channel_mask = (uint16_t)((1u << ds->daq_channel) | (1u << fs->daq_channel)),
+		.trigger = RIG_DAQ_TRIGGER_IMMEDIATE,
+	};
+	int timeout_ms = (int)(capture_s * 1000.0 / r->time_scale) + 3000;
+	size_t got = 0;
+	int ret;
+
+	*buf = malloc((size_t)cfg.samples_per_channel * 2 * sizeof(int16_t));
+	if (!*buf)
+		return rigi_fail(RIG_ERR_NOMEM, "no memory for a %.2f s capture", capture_s);
+	ret = rig_daq_configure(r->daq, &cfg);
+	if (ret == 0)
+		ret = rig_daq_arm(r->daq);
+	if (ret == 0)
+		ret = rig_daq_wait(r->daq, timeout_ms);
+	if (ret == 0)
+		ret = rig_daq_read(r->daq, *buf, (size_t)cfg.samples_per_channel * 2, &got);
+	if (ret == 0 && got != (size_t)cfg.samples_per_channel * 2)
+		ret = rigi_fail(RIG_ERR_PROTOCOL, "DAQ returned %zu samples, expected %u", got,
+				cfg.samples_per_channel * 2);
+	*n = cfg.samples_per_channel;
+	return ret;
+}
+
+int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *out)
+{
+	const struct rig_sensor *ds = &r->nest->displacement;
+	const struct rig_sensor *fs = &r->nest->force;
+	struct rig_channel_scale dscale = {ds->scale, ds->offset};
+	struct rig_channel_scale fscale = {fs->scale, fs->offset};
+	struct rig_capture *cap = NULL;
+	int16_t *buf = NULL;
+	size_t n = 0;
+	/* Interleaved in increasing channel number (docs/registers.md). */
+	int disp_first = ds->daq_channel < fs->daq_channel;
+	int ret;
+
+	*out = (struct rigi_sample){0};
+	if (rig_interrupted())
+		return rigi_fail(RIG_ERR_INTERRUPTED, "interrupted by the operator");
+	ret = capture(r, capture_s, &buf, &n);
+	if (ret == 0)
+		ret = rig_capture_from_counts(r->fx->daq.sample_rate_hz, n, 2,
+					      buf + (disp_first ? 0 : 1), &dscale,
+					      buf + (disp_first ? 1 : 0), &fscale, &cap);
+	if (ret == 0) {
+		out->max_disp_um = -INFINITY;
+		out->max_force_mn = -INFINITY;
+		for (size_t i = 0; i < n; i++) {
+			out->max_disp_um = fmax(out->max_disp_um, cap->disp_um[i]);
+			out->max_force_mn = fmax(out->max_force_mn, cap->force_mn[i]);
+		}
+		ret = rig_analysis_run(cap, NULL, &out->an);
+	}
+	if (ret == 0)
+		out->n_accepted = out->an->count[RIG_STROKE_OK];
+	else
+		rigi_error_context("DAQ capture of nest %u (%.2f s)", r->nest->index, capture_s);
+	rig_capture_free(cap);
+	free(buf);
+	return ret;
+}
+
+void rigi_sample_free(struct rigi_sample *s)
+{
+	rig_analysis_free(s->an);
+	s->an = NULL;
+}
+
+double rigi_protrusion_u(const struct rigi_run *r, const struct rig_analysis *an)
+{
+	double u_sensor = r->nest->displacement.cal.standard_uncertainty;
+	double sem = an->protrusion_um.sem;
+	return 2.0 * sqrt(sem * sem + u_sensor * u_sensor);
+}
+
+double rigi_rate_u_spm(const struct rigi_run *r, const struct rig_analysis *an)
+{
+	double rate = an->stroke_rate_hz.mean * 60.0;
+	double sem = an->stroke_rate_hz.sem * 60.0;
+	double clock = rate * DAQ_CLOCK_REL_U;
+	(void)r;
+	return 2.0 * sqrt(sem * sem + clock * clock);
+}
+
+int rigi_sample_unsafe(const struct rigi_run *r, const struct rigi_sample *s, char *why,
+		       size_t cap)
+{
+	const struct rig_fixture_safety *lim = &r->fx->safety;
+	if (lim->max_force_mn > 0 && s->max_force_mn > lim->max_force_mn) {
+		snprintf(why, cap, "safety interlock: phantom force %.0f mN above the fixture's "
+				   "limit %.0f mN",
+			 s->max_force_mn, lim->max_force_mn);
+		return 1;
+	}
+	if (lim->max_protrusion_um > 0 && s->max_disp_um > lim->max_protrusion_um) {
+		snprintf(why, cap, "safety interlock: needles protruded %.0f um, beyond the "
+				   "fixture's limit %.0f um",
+			 s->max_disp_um, lim->max_protrusion_um);
+		return 1;
+	}
+	return 0;
+}
