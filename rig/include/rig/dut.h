@@ -1,7 +1,7 @@
 /* The pen (DUT) client: talks to a pen's firmware over the DUT protocol
  * (docs/protocol.md) through a transport chosen by the address scheme:
  *   unix:///path/to/socket, tcp://HOST:PORT   (simulator, tests)
- *   usb://VVVV:PPPP[?serial=S]                (real pens)
+ *   usb://VVVV:PPPP[?serial=S][&path=BUS-PORT.PORT]  (real pens)
  * An optional `?timeout_ms=T` sets the response timeout (default 500 ms;
  * TABLE_COMMIT waits four times as long, 2000 ms by default).
  *
@@ -180,6 +180,43 @@ const char *rig_dut_status_name(int status);
 /** Name of one fault flag bit ("STALL"), or NULL when @p flag is not exactly
  *  one defined bit. Static string. */
 const char *rig_dut_fault_name(unsigned flag);
+
+/* ---- USB pens: discovery (usb.c; docs/protocol.md §7, docs/usb.md) ---- */
+
+/* The USB identity of a needle-rig pen (pid.codes VID). */
+#define RIG_DUT_USB_VID 0x1209
+#define RIG_DUT_USB_PID 0x4D4E
+
+/* One pen found on the USB buses by rig_dut_list(). */
+struct rig_dut_device_info {
+	uint16_t vid, pid;
+	uint8_t bus, address;   /* its node is /dev/bus/usb/BBB/DDD */
+	char path[32];          /* bus-port path, e.g. "1-1.4" (usb://...?path=) */
+	char node[32];          /* "/dev/bus/usb/001/005" */
+	uint16_t bcd_device;    /* device descriptor: firmware major.minor in BCD */
+	char serial[64];        /* USB serial string; "" when it could not be read */
+	char uri[128];          /* how to open it: usb://1209:4d4e?serial=S (?path=P
+				 * when the serial is unknown) */
+	int identified;         /* 1: model and fw_version come from IDENTIFY */
+	char model[17];
+	uint32_t fw_version;    /* major << 16 | minor << 8 | patch */
+	int err;                /* 0, or why the pen could not be read or identified */
+	char detail[512];       /* that error's detail: what to do */
+};
+
+/* rig_dut_list() flags. */
+#define RIG_DUT_LIST_IDENTIFY 1u /* also send IDENTIFY to each pen (claims it for
+				  * a moment; a pen in use elsewhere reports
+				  * RIG_ERR_BUSY in its entry) */
+
+/** List the pens (RIG_DUT_USB_VID:RIG_DUT_USB_PID) on the USB buses, in bus
+ *  path order: up to @p cap entries go to @p out, the number found to *@p n
+ *  (which may exceed @p cap). Reading a pen's serial needs access to its
+ *  node: a pen the rig may not open is still listed, with err
+ *  RIG_ERR_PERMISSION and a detail saying how to grant access. Returns 0
+ *  (also when no pen is found), or a negative rig_err when USB cannot be
+ *  used at all. */
+int rig_dut_list(unsigned flags, struct rig_dut_device_info *out, size_t cap, size_t *n);
 
 #ifdef __cplusplus
 }

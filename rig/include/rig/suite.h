@@ -65,7 +65,10 @@ struct rig_step_depth_sweep {
 struct rig_step_rate_sweep {
 	uint16_t *duties;        /* increasing, permille */
 	size_t n_duties;
-	uint16_t code;
+	uint16_t code;           /* actuator code during the sweep; 0 (key absent):
+				    the code of the middle user depth, read off the
+				    depth sweep, so rates are calibrated under the load
+				    at which they are checked */
 	double capture_s;
 	unsigned settle_ms;
 };

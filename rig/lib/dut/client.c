@@ -13,6 +13,7 @@
 
 #include "core/core.h"
 #include "dut/client.h"
+#include "dut/usb.h"
 
 #define DOMAIN "dut"
 
@@ -23,6 +24,7 @@ static const struct {
 } transports[] = {
 	{RIG_URI_UNIX, &rigi_transport_socket},
 	{RIG_URI_TCP, &rigi_transport_socket},
+	{RIG_URI_USB, &rigi_transport_usb},
 };
 
 static const char auth_tag[] = "NRIG-AUTH-1";

@@ -539,3 +539,105 @@ const struct rigi_transport_ops rigi_transport_usb = {
 	.read = usb_read,
 	.close = usb_close,
 };
+
+/* ---- discovery ---- */
+
+static void entry_error(struct rig_dut_device_info *e, int err)
+{
+	e->err = err;
+	snprintf(e->detail, sizeof(e->detail), "%s", rig_last_error());
+}
+
+/* IDENTIFY through the ordinary client, by bus path. */
+static void identify_entry(struct rig_dut_device_info *e)
+{
+	char uri[160];
+	struct rig_dut *dut = NULL;
+	struct rig_dut_identity id;
+	int ret;
+
+	snprintf(uri, sizeof(uri), "usb://%04x:%04x?path=%s&timeout_ms=%d", e->vid, e->pid,
+		 e->path, LIST_TIMEOUT_MS);
+	ret = rig_dut_open(uri, &dut);
+	if (ret == 0)
+		ret = rig_dut_identify(dut, &id);
+	rig_dut_close(dut);
+	if (ret < 0) {
+		entry_error(e, ret);
+		return;
+	}
+	e->identified = 1;
+	snprintf(e->model, sizeof(e->model), "%s", id.model);
+	e->fw_version = id.fw_version;
+	if (!e->serial[0])
+		snprintf(e->serial, sizeof(e->serial), "%s", id.serial);
+}
+
+static void fill_entry(libusb_device *dev, const struct libusb_device_descriptor *d,
+		       struct rig_dut_device_info *e)
+{
+	struct where w;
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	where_of(dev, &w);
+	e->vid = d->idVendor;
+	e->pid = d->idProduct;
+	e->bus = libusb_get_bus_number(dev);
+	e->address = libusb_get_device_address(dev);
+	e->bcd_device = d->bcdDevice;
+	snprintf(e->path, sizeof(e->path), "%s", w.path);
+	snprintf(e->node, sizeof(e->node), "%s", w.node);
+	ret = read_serial(dev, &w, e->serial, sizeof(e->serial));
+	if (ret < 0)
+		entry_error(e, ret);
+}
+
+static int by_path(const void *a, const void *b)
+{
+	const struct rig_dut_device_info *x = a, *y = b;
+	return x->bus != y->bus ? x->bus - y->bus : strcmp(x->path, y->path);
+}
+
+int rig_dut_list(unsigned flags, struct rig_dut_device_info *out, size_t cap, size_t *n)
+{
+	libusb_context *ctx = NULL;
+	libusb_device **list = NULL;
+	ssize_t count;
+	int ret = new_context(&ctx);
+
+	*n = 0;
+	if (ret < 0)
+		return ret;
+	count = libusb_get_device_list(ctx, &list);
+	if (count < 0) {
+		ret = rigi_usb_fail((int)count, "(all)", "/dev/bus/usb", "list the USB devices");
+		goto out;
+	}
+	for (ssize_t i = 0; i < count; i++) {
+		struct libusb_device_descriptor d;
+		if (libusb_get_device_descriptor(list[i], &d) != 0 ||
+		    d.idVendor != RIG_DUT_USB_VID || d.idProduct != RIG_DUT_USB_PID)
+			continue;
+		if (*n < cap)
+			fill_entry(list[i], &d, &out[*n]);
+		(*n)++;
+	}
+	libusb_free_device_list(list, 1);
+	qsort(out, *n < cap ? *n : cap, sizeof(*out), by_path);
+	for (size_t i = 0; i < *n && i < cap; i++) {
+		struct rig_dut_device_info *e = &out[i];
+		if ((flags & RIG_DUT_LIST_IDENTIFY) && e->err != RIG_ERR_PERMISSION)
+			identify_entry(e);
+		if (e->serial[0])
+			snprintf(e->uri, sizeof(e->uri), "usb://%04x:%04x?serial=%s", e->vid,
+				 e->pid, e->serial);
+		else
+			snprintf(e->uri, sizeof(e->uri), "usb://%04x:%04x?path=%s", e->vid,
+				 e->pid, e->path);
+	}
+	RIGI_DEBUG(DOMAIN, "%zu pen(s) on the USB buses", *n);
+out:
+	libusb_exit(ctx);
+	return ret;
+}

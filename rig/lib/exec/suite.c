@@ -277,7 +277,7 @@ static int read_rate_sweep(const struct rigi_map *m, struct rig_step_rate_sweep 
 	int ret;
 	s->capture_s = 0.25;
 	if ((ret = read_sweep_values(m, "duties", 1000, &s->duties, &s->n_duties)) < 0 ||
-	    (ret = rigi_map_uint(m, "code", RIGI_REQUIRED, 0, 65535, &code)) < 0 ||
+	    (ret = rigi_map_uint(m, "code", RIGI_OPTIONAL, 1, 65535, &code)) < 0 ||
 	    (ret = rigi_map_num(m, "capture_s", RIGI_OPTIONAL, 0.01, 60, &s->capture_s)) < 0 ||
 	    (ret = rigi_map_uint(m, "settle_ms", RIGI_OPTIONAL, 0, 60000, &settle)) < 0)
 		return ret;
