@@ -34,6 +34,7 @@ struct demo_args {
 	const char *fixture, *suite, *reports, *calibrations;
 	const char *failures[64]; /* by unit index */
 	int keep;
+	int lockstep;
 };
 
 static void demo_usage(FILE *out)
@@ -47,6 +48,7 @@ static void demo_usage(FILE *out)
 		"  --units N            pens to calibrate (default 3)\n"
 		"  --seed S             simulator seed: unit variation and noise (default 1)\n"
 		"  --speed K            simulated clock K times real time (default 20)\n"
+		"  --lockstep           simulated clock moves only by captures: no waiting\n"
 		"  --nests N            nests on the station; units rotate through them (default 1)\n"
 		"  --failure U=MODE     build unit U (0-based) with a failure mode: bent-needle,\n"
 		"                       missing-needle, skipped-strokes, stall,\n"
@@ -68,6 +70,7 @@ static int parse_demo_args(int argc, char **argv, struct demo_args *a)
 		{"failure", required_argument, 0, 'f'}, {"fixture", required_argument, 0, 'F'},
 		{"suite", required_argument, 0, 'S'},   {"reports", required_argument, 0, 'r'},
 		{"calibrations", required_argument, 0, 'c'}, {"keep", no_argument, 0, 'K'},
+		{"lockstep", no_argument, 0, 'L'},
 		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
 	char *end;
 	int c;
@@ -82,6 +85,7 @@ static int parse_demo_args(int argc, char **argv, struct demo_args *a)
 		case 'r': a->reports = optarg; break;
 		case 'c': a->calibrations = optarg; break;
 		case 'K': a->keep = 1; break;
+		case 'L': a->lockstep = 1; break;
 		case 'f': {
 			unsigned long u = strtoul(optarg, &end, 10);
 			if (end == optarg || *end != '=' || u >= 64) {
@@ -124,7 +128,8 @@ static pid_t spawn_sim(const struct demo_args *a, const char *dir, unsigned shor
 {
 	char nests[16], seed[32], speed[32], ports[16], log[600];
 	char *argv[] = {"rig", "sim", "--state-dir", (char *)dir, "--port", ports, "--nests",
-			nests, "--seed", seed, "--speed", speed, NULL};
+			nests, "--seed", seed, "--speed", speed,
+			a->lockstep ? "--lockstep" : NULL, NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	pid_t pid = -1;
@@ -211,7 +216,7 @@ static int run_units(const struct demo_args *a, const char *dir, struct rig_fixt
 		struct rig_run_options opt = {
 			.fixture = fx, .suite = suite, .nest = nest, .reports_dir = a->reports,
 			.calibrations_dir = a->calibrations, .simulated = 1, .seed = a->seed,
-			.time_scale = a->speed, .progress = cli_print_progress, .progress_user = label,
+			.time_scale = a->lockstep ? 1000.0 : a->speed, .progress = cli_print_progress, .progress_user = label,
 		};
 		snprintf(serial, sizeof(serial), "MN1-%06u", (unsigned)((a->seed % 1000) * 1000 + u + 1));
 		snprintf(label, sizeof(label), "[%u/%u] %s", u + 1, a->units, serial);
@@ -274,9 +279,11 @@ int cmd_demo(int argc, char **argv)
 		}
 	}
 	if (ret == 0) {
-		printf("simulated station: %u nest(s), seed %lu, speed x%g, Modbus on 127.0.0.1:%u\n"
+		char clock[32];
+		snprintf(clock, sizeof(clock), a.lockstep ? "lockstep clock" : "speed x%g", a.speed);
+		printf("simulated station: %u nest(s), seed %lu, %s, Modbus on 127.0.0.1:%u\n"
 		       "calibrating %u unit(s) with %s\n\n",
-		       a.nests, a.seed, a.speed, port, a.units, a.suite);
+		       a.nests, a.seed, clock, port, a.units, a.suite);
 		printf("per unit: worst depth error and worst rate error, as found and as left\n");
 		ret = cli_exit_for_outcome(run_units(&a, dir, fx, suite));
 	}

@@ -23,6 +23,8 @@ static void sim_usage(FILE *out)
 		"  --nests N           nests (pens) on the station, 1..%d (default 1)\n"
 		"  --seed S            run seed: unit variation and noise (default 1)\n"
 		"  --speed K           run the station's clock K times faster (default 1)\n"
+		"  --lockstep          the station's clock ignores real time and moves only by\n"
+		"                      DAQ captures: reproducible bytes, as fast as the host\n"
 		"  --host ADDR         Modbus bind address (default 127.0.0.1)\n"
 		"  --port P            Modbus TCP port (default 1502; 0 = any free port)\n"
 		"  --state-dir DIR     pen flash, line key, sockets (default %s)\n"
@@ -71,6 +73,7 @@ static int parse_sim_options(int argc, char **argv, struct rig_sim_config *cfg,
 		{"port", required_argument, 0, 'p'},   {"state-dir", required_argument, 0, 'd'},
 		{"key", required_argument, 0, 'K'},    {"serial-base", required_argument, 0, 'b'},
 		{"failure", required_argument, 0, 'f'}, {"fault", required_argument, 0, 'F'},
+		{"lockstep", no_argument, 0, 'L'},
 		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
 	double v;
 	int c;
@@ -92,6 +95,7 @@ static int parse_sim_options(int argc, char **argv, struct rig_sim_config *cfg,
 		case 'f': if (parse_failure(cfg, optarg)) return -1; break;
 		case 'F': if (*n_faults == MAX_FAULTS) return -1;
 			faults[(*n_faults)++] = optarg; break;
+		case 'L': cfg->lockstep = 1; break;
 		case 'h': sim_usage(stdout); return 1;
 		default: sim_usage(stderr); return -1;
 		}
@@ -105,8 +109,12 @@ static int parse_sim_options(int argc, char **argv, struct rig_sim_config *cfg,
 
 static void print_station(const struct rig_sim *sim, const struct rig_sim_config *cfg)
 {
-	printf("simulated station up (seed %llu, speed %g)\n", (unsigned long long)cfg->seed,
-	       cfg->speed);
+	if (cfg->lockstep)
+		printf("simulated station up (seed %llu, lockstep clock)\n",
+		       (unsigned long long)cfg->seed);
+	else
+		printf("simulated station up (seed %llu, speed %g)\n",
+		       (unsigned long long)cfg->seed, cfg->speed);
 	printf("  daq          %s\n", rig_sim_daq_uri(sim));
 	for (unsigned i = 0; i < (cfg->n_nests ? cfg->n_nests : 1); i++) {
 		printf("  nest %u pen    %s\n", i, rig_sim_dut_uri(sim, i));

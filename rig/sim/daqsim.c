@@ -347,3 +347,8 @@ void sim_daq_inject_overrun(struct sim_daq *d, bool on)
 {
 	d->overrun_pending = on;
 }
+
+double sim_daq_capture_end(const struct sim_daq *d)
+{
+	return d->status == ST_CAPTURING ? d->t_end : -1.0;
+}

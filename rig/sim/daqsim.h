@@ -61,6 +61,10 @@ void sim_daq_cleanup(struct sim_daq *d);
  *  passes its end. */
 void sim_daq_advance(struct sim_daq *d, double now);
 
+/** Simulated time at which the capture in progress ends, or -1 when none is
+ *  in progress (a lockstep clock jumps there). */
+double sim_daq_capture_end(const struct sim_daq *d);
+
 /** Serve input registers at simulated time @p now (identity, status,
  *  buffer window). Returns 0 or an exception code. */
 int sim_daq_read_input(struct sim_daq *d, double now, uint16_t addr, uint16_t n,

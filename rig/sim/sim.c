@@ -171,7 +171,10 @@ int rig_sim_start(const struct rig_sim_config *cfg, struct rig_sim **out)
 		ret = make_state_dir(sim->state_dir);
 	if (ret == 0)
 		ret = load_line_key(sim);
-	sim_clock_init(&sim->clock, sim->cfg.speed);
+	if (sim->cfg.lockstep)
+		sim_clock_init_lockstep(&sim->clock);
+	else
+		sim_clock_init(&sim->clock, sim->cfg.speed);
 	if (ret == 0)
 		ret = start_station(sim);
 	for (unsigned i = 0; ret == 0 && i < sim->cfg.n_nests; i++)

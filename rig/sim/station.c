@@ -143,6 +143,12 @@ static int serve(struct sim_station *st, enum op op, int unit, uint16_t addr, ui
 	} else if ((s = find_sensor(st, unit, &ns))) {
 		ret = serve_sensor(ns, s, op, now, addr, n, regs);
 	}
+	/* A lockstep clock does not wait for real time: a capture that started
+	 * is over by the next request. */
+	if (st->clock->lockstep && sim_daq_capture_end(&st->daq) >= 0) {
+		sim_clock_advance_to(st->clock, sim_daq_capture_end(&st->daq) + 1e-6);
+		sim_daq_advance(&st->daq, sim_clock_now(st->clock));
+	}
 	pthread_mutex_unlock(&st->lock);
 	return ret;
 }

@@ -15,6 +15,8 @@ struct rig_sim_config {
 	unsigned n_nests;         /* 1..RIG_SIM_MAX_NESTS (0 means 1) */
 	uint64_t seed;            /* run seed: unit variation and noise */
 	double speed;             /* simulated seconds per real second (0 means 1) */
+	int lockstep;             /* non-zero: the clock ignores real time and moves only
+				     by DAQ captures (reproducible bytes, fastest) */
 	const char *state_dir;    /* pen flash, key, sockets; NULL: rig_sim_default_state_dir() */
 	const char *host;         /* Modbus TCP bind address; NULL: "127.0.0.1" */
 	uint16_t port;            /* Modbus TCP port; 0: ephemeral (tests) */
