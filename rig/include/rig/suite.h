@@ -48,6 +48,15 @@ struct rig_step_measure {
 	unsigned min_strokes;    /* fewer valid strokes make the measurement ERROR */
 	struct rig_tolerance depth; /* resolved: the step's override or the suite default */
 	struct rig_tolerance rate;
+	/* Health of the unit, judged in as-found and as-left alike (a unit that
+	 * fails them is not calibrated further): */
+	int corner;              /* 1 (default): also the deepest setpoint at the fastest
+				    speed, the heaviest load (a stalling drive shows here) */
+	double max_puncture_force_mn; /* median puncture force above this: bent or blunt
+				    needles (0: not checked) */
+	double max_drift_um;     /* the first depth point is measured again at the end; a
+				    larger change: the depth setting slips (0: not checked) */
+	double max_skipped_pct;  /* skipped strokes over all captures, % (default 1) */
 };
 
 /** depth_sweep: raw actuator codes, approached from one side. */

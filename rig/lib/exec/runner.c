@@ -65,6 +65,32 @@ void rigi_progress(struct rigi_run *r, const char *step, unsigned point, unsigne
 	r->opt->progress(&p, r->opt->progress_user);
 }
 
+/* A pen reporting a fault of its own (cartridge not detected, stalled,
+ * overheated) is a unit failure. Having no valid table is not: that is what
+ * calibration is for. */
+static int unit_faults(struct rigi_run *r, struct rigi_step_result *res)
+{
+	struct rig_dut_status st;
+	char flags[128] = "";
+	int ret = rig_dut_status(r->dut, &st);
+	unsigned faults;
+	if (ret < 0) {
+		rigi_result_from_error(r, res, ret, "status");
+		return 1;
+	}
+	faults = st.fault_flags & ~(unsigned)RIG_DUT_FAULT_NO_TABLE;
+	for (unsigned b = 0; b < 16; b++)
+		if (faults & (1u << b))
+			snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags), "%s%s",
+				 flags[0] ? "," : "", rig_dut_fault_name(1u << b));
+	if (!faults)
+		return 0;
+	rigi_result_set(res, RIG_OUTCOME_FAIL, "%s %s reports fault %s%s", r->id.model,
+			r->id.serial, flags,
+			faults & RIG_DUT_FAULT_CARTRIDGE ? ": cartridge not seated" : "");
+	return 1;
+}
+
 void rigi_step_identify(struct rigi_run *r, const struct rig_step *st,
 			struct rig_record_step *rs, struct rigi_step_result *res)
 {
@@ -84,6 +110,8 @@ void rigi_step_identify(struct rigi_run *r, const struct rig_step *st,
 	snprintf(u->firmware, sizeof(u->firmware), "%u.%u.%u", r->id.fw_version >> 16,
 		 (r->id.fw_version >> 8) & 0xff, r->id.fw_version & 0xff);
 	snprintf(r->sum->serial, sizeof(r->sum->serial), "%s", r->id.serial);
+	if (unit_faults(r, res))
+		return;
 	rigi_result_set(res, RIG_OUTCOME_PASS, "%s %s, firmware %s", u->model, u->serial,
 			u->firmware);
 }

@@ -4,6 +4,7 @@
  * uncertainty. As-found verdicts flag drift; as-left verdicts decide. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rig/rig.h>
@@ -45,9 +46,14 @@ static size_t plan_points(const struct rigi_run *r, const struct rig_step_measur
 		for (size_t j = 0; j < nr && n < cap; j++) {
 			int on_depth_axis = rates[j] == mid_rate;
 			int on_rate_axis = depths[i] == mid_depth;
-			if (!m->grid && !on_depth_axis && !on_rate_axis)
+			int corner = m->corner && i == nd - 1 && j == nr - 1;
+			if (!m->grid && !on_depth_axis && !on_rate_axis && !corner)
 				continue;
-			pts[n++] = (struct point){depths[i], rates[j], m->grid || on_depth_axis,
+			/* The corner (heaviest load) checks the depth and that the drive
+			 * copes; its rate is reported, since rates are specified at the
+			 * middle depth where the drive's sag was calibrated. */
+			pts[n++] = (struct point){depths[i], rates[j],
+						  m->grid || on_depth_axis || corner,
 						  m->grid || on_rate_axis};
 		}
 	return n;
@@ -169,19 +175,115 @@ static int check_strokes(struct rigi_run *r, const struct rig_step *st, const st
 	return -1;
 }
 
-void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
-		       struct rig_record_step *rs, struct rigi_step_result *res)
+/* What a step's points tell about the unit's health. */
+struct health {
+	size_t accepted, skipped;
+	double *puncture_mn;   /* puncture forces of every punctured stroke */
+	size_t n_puncture;
+	double first_um;       /* protrusion of the first point */
+	double first_sem;      /* and its standard uncertainty of the mean */
+};
+
+static void health_add(struct health *h, const struct rig_analysis *an)
+{
+	double *grown = realloc(h->puncture_mn, (h->n_puncture + an->n_strokes) * sizeof(double));
+	h->accepted += an->count[RIG_STROKE_OK];
+	h->skipped += an->count[RIG_STROKE_SKIPPED];
+	if (!grown)
+		return;
+	h->puncture_mn = grown;
+	for (size_t i = 0; i < an->n_strokes; i++)
+		if (an->strokes[i].status == RIG_STROKE_OK && an->strokes[i].punctured)
+			h->puncture_mn[h->n_puncture++] = an->strokes[i].puncture_force_mn;
+}
+
+/* A judged measurement against an upper limit; returns its outcome and
+ * appends @p what to @p why when it is not PASS. */
+static enum rig_outcome judge_max(struct rig_record_step *rs, const char *name,
+				  const char *quantity, const char *unit, double value, double U,
+				  unsigned n, double max, const char *what, char *why, size_t cap)
+{
+	struct rig_measurement m;
+	struct rig_limit lim = {.low = -max, .high = max, .nominal = 0, .guard = RIG_GUARD_GUARDED,
+				.guard_factor = 1};
+	if (strcmp(quantity, "drift") != 0)
+		lim.low = 0;
+	snprintf(lim.unit, sizeof(lim.unit), "%s", unit);
+	rig_measurement_init(&m, name, quantity, unit, NAN);
+	m.value = value;
+	m.u_expanded = U;
+	m.n = n;
+	rig_measurement_judge(&m, &lim);
+	rig_record_step_add(rs, &m);
+	if (m.outcome != RIG_OUTCOME_PASS)
+		snprintf(why + strlen(why), cap - strlen(why), "%s%s %s: %.4g %s (limit %.4g %s): %s",
+			 why[0] ? "; " : "", rig_outcome_name(m.outcome), quantity, value, unit, max,
+			 unit, what);
+	return m.outcome;
+}
+
+/* Re-measure the first point, approached from below as before. */
+static int measure_drift(struct rigi_run *r, const struct rig_step *st, const struct point *p,
+			 double *now_um, double *now_sem, struct rigi_step_result *res)
+{
+	struct rigi_sample s;
+	int ret;
+	approach_from_below(r, p->rate_spm);
+	ret = measure_point(r, st, p, &s, res);
+	if (ret == 0 && s.n_accepted < 3) {
+		rigi_result_set(res, RIG_OUTCOME_FAIL, "no strokes when repeating %u um", p->depth_um);
+		ret = -1;
+	}
+	if (ret == 0) {
+		*now_um = s.an->protrusion_um.mean;
+		*now_sem = s.an->protrusion_um.sem;
+	}
+	rigi_sample_free(&s);
+	return ret;
+}
+
+static enum rig_outcome judge_health(struct rigi_run *r, const struct rig_step *st,
+				     struct rig_record_step *rs, struct health *h,
+				     const struct point *first, char *why, size_t cap,
+				     struct rigi_step_result *res)
 {
 	const struct rig_step_measure *m = &st->u.measure;
-	int as_left = st->type == RIG_STEP_AS_LEFT;
-	double worst_depth = NAN, worst_rate = NAN;
-	struct point pts[512];
-	size_t n = plan_points(r, m, pts, 512);
+	enum rig_outcome o = RIG_OUTCOME_PASS;
+	double total = (double)(h->accepted + h->skipped);
+	struct rig_stats fs;
 
-	if (n == 0) {
-		rigi_result_set(res, RIG_OUTCOME_ERROR, "no setpoints to measure");
-		return;
+	o = rig_outcome_combine(o, judge_max(rs, "skipped_strokes", "skipped", "%",
+					     total ? 100.0 * h->skipped / total : 0, 0,
+					     (unsigned)total, m->max_skipped_pct,
+					     "the pen skips strokes", why, cap));
+	if (m->max_puncture_force_mn > 0 && h->n_puncture &&
+	    rig_stats_compute(h->puncture_mn, h->n_puncture, &fs) == 0)
+		o = rig_outcome_combine(o, judge_max(rs, "puncture_force", "puncture_force", "mN",
+						     fs.median, 2.0 * 1.2533 * fs.sem,
+						     (unsigned)fs.n, m->max_puncture_force_mn,
+						     "bent or blunt needles", why, cap));
+	if (m->max_drift_um > 0) {
+		/* The sensor's calibration cancels in a difference of two readings
+		 * of the same sensor: only their scatter counts. */
+		double again, sem;
+		if (measure_drift(r, st, first, &again, &sem, res) < 0)
+			return res->outcome;
+		o = rig_outcome_combine(o, judge_max(rs, "depth_drift", "drift", "um",
+						     again - h->first_um,
+						     2.0 * sqrt(sem * sem + h->first_sem * h->first_sem), 2,
+						     m->max_drift_um,
+						     "the depth setting slips during use (detent)",
+						     why, cap));
 	}
+	return o;
+}
+
+/* Measure every point; 0, or -1 with @p res set. */
+static int measure_points(struct rigi_run *r, const struct rig_step *st,
+			  struct rig_record_step *rs, const struct point *pts, size_t n,
+			  struct health *h, double *worst_depth, double *worst_rate,
+			  struct rigi_step_result *res)
+{
 	approach_from_below(r, pts[0].rate_spm);
 	for (size_t i = 0; i < n; i++) {
 		struct rigi_sample s;
@@ -190,29 +292,56 @@ void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
 		if (measure_point(r, st, &pts[i], &s, res) < 0 ||
 		    check_strokes(r, st, &pts[i], &s, res) < 0) {
 			rigi_sample_free(&s);
-			return;
+			return -1;
 		}
-		record_point(r, m, rs, &pts[i], s.an, &worst_depth, &worst_rate);
+		if (i == 0) {
+			h->first_um = s.an->protrusion_um.mean;
+			h->first_sem = s.an->protrusion_um.sem;
+		}
+		health_add(h, s.an);
+		record_point(r, &st->u.measure, rs, &pts[i], s.an, worst_depth, worst_rate);
 		rigi_sample_free(&s);
 	}
-	rig_dut_motor(r->dut, 0);
-	if (as_left) {
-		r->sum->as_left_depth_um = worst_depth;
-		r->sum->as_left_rate_pct = worst_rate;
-	} else {
-		r->sum->as_found_depth_um = worst_depth;
-		r->sum->as_found_rate_pct = worst_rate;
+	return 0;
+}
+
+void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
+		       struct rig_record_step *rs, struct rigi_step_result *res)
+{
+	int as_left = st->type == RIG_STEP_AS_LEFT;
+	double worst_depth = NAN, worst_rate = NAN;
+	struct health h = {0};
+	char why[RIG_RECORD_REASON_MAX] = "";
+	struct point pts[512];
+	size_t n = plan_points(r, &st->u.measure, pts, 512);
+	enum rig_outcome verdict, health;
+
+	if (n == 0) {
+		rigi_result_set(res, RIG_OUTCOME_ERROR, "no setpoints to measure");
+		return;
 	}
-	enum rig_outcome o = rig_measurements_outcome(rs->measurements, rs->n_measurements);
-	if (as_left)
-		rigi_result_set(res, o, "worst depth error %+.1f um, worst rate error %+.2f %%",
+	if (measure_points(r, st, rs, pts, n, &h, &worst_depth, &worst_rate, res) < 0)
+		goto out;
+	verdict = rig_measurements_outcome(rs->measurements, rs->n_measurements);
+	health = judge_health(r, st, rs, &h, &pts[0], why, sizeof(why), res);
+	if (health == RIG_OUTCOME_ERROR || health == RIG_OUTCOME_ABORTED)
+		goto out;
+	rig_dut_motor(r->dut, 0);
+	*(as_left ? &r->sum->as_left_depth_um : &r->sum->as_found_depth_um) = worst_depth;
+	*(as_left ? &r->sum->as_left_rate_pct : &r->sum->as_found_rate_pct) = worst_rate;
+	if (health != RIG_OUTCOME_PASS)
+		rigi_result_set(res, health, "%s", why);
+	else if (as_left)
+		rigi_result_set(res, verdict, "worst depth error %+.1f um, worst rate error %+.2f %%",
 				worst_depth, worst_rate);
 	else
 		/* As found, a unit beyond the limits has drifted: QA wants to know,
 		 * but calibration is what fixes it, so the step itself passes. */
 		rigi_result_set(res, RIG_OUTCOME_PASS,
 				"%s: worst depth error %+.1f um, worst rate error %+.2f %%",
-				o == RIG_OUTCOME_PASS ? "within the as-found limits"
-						      : "DRIFTED beyond the as-found limits",
+				verdict == RIG_OUTCOME_PASS ? "within the as-found limits"
+							    : "DRIFTED beyond the as-found limits",
 				worst_depth, worst_rate);
+out:
+	free(h.puncture_mn);
 }

@@ -26,7 +26,9 @@ static const char *const keys_plain[] = {STEP_COMMON, NULL};
 static const char *const keys_readiness[] = {STEP_COMMON, "zero_sensors", "check_phantom",
 					     "check_calibration", NULL};
 static const char *const keys_measure[] = {STEP_COMMON, "setpoints", "grid", "capture_s",
-					   "min_strokes", "limits", NULL};
+					   "min_strokes", "limits", "corner",
+					   "max_puncture_force_mn", "max_drift_um",
+					   "max_skipped_pct", NULL};
 static const char *const keys_depth_sweep[] = {STEP_COMMON, "codes",     "duty",
 					       "approach",  "capture_s", "settle_ms",
 					       "stop_above_um", NULL};
@@ -239,13 +241,20 @@ static int read_measure(const struct rigi_map *m, const struct rig_suite_limits 
 	unsigned long strokes = 20;
 	int ret;
 	s->capture_s = 0.5;
+	s->corner = 1;
+	s->max_skipped_pct = 1.0;
 	s->depth = as_found ? defaults->as_found_depth : defaults->as_left_depth;
 	s->rate = as_found ? defaults->as_found_rate : defaults->as_left_rate;
 	if ((ret = read_setpoints(m, s)) < 0 ||
 	    (ret = rigi_map_bool(m, "grid", RIGI_OPTIONAL, &s->grid)) < 0 ||
 	    (ret = rigi_map_num(m, "capture_s", RIGI_OPTIONAL, 0.01, 60, &s->capture_s)) < 0 ||
 	    (ret = rigi_map_uint(m, "min_strokes", RIGI_OPTIONAL, 1, 100000, &strokes)) < 0 ||
-	    (ret = read_tolerance_pair(m, "limits", &s->depth, &s->rate)) < 0)
+	    (ret = read_tolerance_pair(m, "limits", &s->depth, &s->rate)) < 0 ||
+	    (ret = rigi_map_bool(m, "corner", RIGI_OPTIONAL, &s->corner)) < 0 ||
+	    (ret = rigi_map_num(m, "max_puncture_force_mn", RIGI_OPTIONAL, 1, 1e6,
+				&s->max_puncture_force_mn)) < 0 ||
+	    (ret = rigi_map_num(m, "max_drift_um", RIGI_OPTIONAL, 0.1, 1e4, &s->max_drift_um)) < 0 ||
+	    (ret = rigi_map_num(m, "max_skipped_pct", RIGI_OPTIONAL, 0, 100, &s->max_skipped_pct)) < 0)
 		return ret;
 	s->min_strokes = (unsigned)strokes;
 	return 0;
