@@ -46,9 +46,9 @@ static void calibrate_suite(void **state)
 	assert_tolerance(&af->depth, 150, 0, RIG_GUARD_GUARDED, 1);
 	assert_tolerance(&af->rate, 0, 0.10, RIG_GUARD_GUARDED, 1);
 	const struct rig_step_depth_sweep *ds = &s->steps[3].u.depth_sweep;
-	assert_int_equal(ds->n_codes, 34);
+	assert_int_equal(ds->n_codes, 40);
 	assert_int_equal(ds->codes[0], 100);
-	assert_int_equal(ds->codes[33], 3400);
+	assert_int_equal(ds->codes[39], 4000);
 	assert_true(ds->approach_up);
 	assert_int_equal(ds->duty, 600);
 	assert_int_equal(ds->stop_above_um, 2800);

@@ -89,6 +89,12 @@ double rigi_rate_u_spm(const struct rigi_run *r, const struct rig_analysis *an);
 int rigi_sample_unsafe(const struct rigi_run *r, const struct rigi_sample *s, char *why,
 		       size_t cap);
 
+/** Decide why a capture had too few strokes and set @p res: a sensor in
+ *  FAULT or unreadable → ERROR; the pen reporting a fault → FAIL naming it;
+ *  strokes the pen skipped → FAIL; no evidence → ERROR (retest). */
+void rigi_explain_no_strokes(struct rigi_run *r, const struct rigi_sample *s, const char *what,
+			     struct rigi_step_result *res);
+
 /* ---- steps ---- */
 void rigi_step_identify(struct rigi_run *r, const struct rig_step *st,
 			struct rig_record_step *rs, struct rigi_step_result *res);

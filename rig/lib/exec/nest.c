@@ -48,6 +48,14 @@ int rigi_nest_make_safe(struct rigi_run *r, char *detail, size_t cap)
 		return RIG_ERR_STATE;
 	}
 	ret = rig_dut_safe(r->dut);
+	if (ret == RIG_ERR_DISCONNECTED || ret == RIG_ERR_TIMEOUT) {
+		/* The link dropped: open it again once, the pen may be back. */
+		rig_dut_close(r->dut);
+		r->dut = NULL;
+		ret = rig_dut_open(r->nest->dut_uri, &r->dut);
+		if (ret == 0)
+			ret = rig_dut_safe(r->dut);
+	}
 	if (ret == 0)
 		ret = rig_dut_status(r->dut, &st);
 	if (ret < 0) {

@@ -22,19 +22,31 @@ void rigi_result_set(struct rigi_step_result *res, enum rig_outcome outcome, con
 	va_end(ap);
 }
 
+/* "STALL,CARTRIDGE" for the pen's own fault flags (NO_TABLE excluded: having
+ * no valid table is what calibration is for). Returns non-zero when any. */
+static int fault_names(unsigned flags, char *buf, size_t cap)
+{
+	flags &= ~(unsigned)RIG_DUT_FAULT_NO_TABLE;
+	buf[0] = '\0';
+	for (unsigned b = 0; b < 16; b++)
+		if (flags & (1u << b))
+			snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", buf[0] ? "," : "",
+				 rig_dut_fault_name(1u << b));
+	return flags != 0;
+}
+
+static int pen_reports_fault(struct rigi_run *r, char *flags, size_t cap)
+{
+	struct rig_dut_status st;
+	return r->dut && rig_dut_status(r->dut, &st) == 0 && fault_names(st.fault_flags, flags, cap);
+}
+
 /* A pen that refuses because of its own fault (stall, cartridge) is a unit
  * failure; every other device, link or instrument error is the station's. */
 static int pen_fault(struct rigi_run *r, char *flags, size_t cap)
 {
-	struct rig_dut_status st;
-	if (!r->dut || rig_dut_last_status(r->dut) != RIG_DUT_FAULT || rig_dut_status(r->dut, &st) < 0)
-		return 0;
-	flags[0] = '\0';
-	for (unsigned b = 0; b < 16; b++)
-		if (st.fault_flags & (1u << b))
-			snprintf(flags + strlen(flags), cap - strlen(flags), "%s%s", flags[0] ? "," : "",
-				 rig_dut_fault_name(1u << b));
-	return st.fault_flags != 0;
+	return r->dut && rig_dut_last_status(r->dut) == RIG_DUT_FAULT &&
+	       pen_reports_fault(r, flags, cap);
 }
 
 void rigi_result_from_error(struct rigi_run *r, struct rigi_step_result *res, int err,
@@ -48,6 +60,44 @@ void rigi_result_from_error(struct rigi_run *r, struct rigi_step_result *res, in
 		rigi_result_set(res, RIG_OUTCOME_FAIL, "%s: the pen reports fault %s", what, flags);
 	else
 		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s: %s: %s", what, rig_strerror(err), detail);
+}
+
+static int sensor_fault(struct rigi_run *r, char *why, size_t cap)
+{
+	struct rig_sensor_reading rd;
+	int ret = rig_displacement_read(r->disp, &rd);
+	if (ret < 0 || rd.status != RIG_SENSOR_OK) {
+		snprintf(why, cap, "displacement sensor %s: %s", r->nest->displacement.uri,
+			 ret < 0 ? rig_last_error() : rig_sensor_status_name(rd.status));
+		return 1;
+	}
+	ret = rig_force_read(r->force, &rd);
+	if (ret < 0 || rd.status != RIG_SENSOR_OK) {
+		snprintf(why, cap, "force sensor %s: %s", r->nest->force.uri,
+			 ret < 0 ? rig_last_error() : rig_sensor_status_name(rd.status));
+		return 1;
+	}
+	return 0;
+}
+
+void rigi_explain_no_strokes(struct rigi_run *r, const struct rigi_sample *s, const char *what,
+			     struct rigi_step_result *res)
+{
+	char why[RIG_RECORD_REASON_MAX];
+	size_t skipped = s->an ? s->an->count[RIG_STROKE_SKIPPED] : 0;
+	if (sensor_fault(r, why, sizeof(why)))
+		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s: %s; the unit is not judged, retest",
+				what, why);
+	else if (pen_reports_fault(r, why, sizeof(why)))
+		rigi_result_set(res, RIG_OUTCOME_FAIL, "%s: the pen reports fault %s", what, why);
+	else if (skipped > s->n_accepted)
+		rigi_result_set(res, RIG_OUTCOME_FAIL, "%s: the pen skipped %zu strokes", what,
+				skipped);
+	else
+		rigi_result_set(res, RIG_OUTCOME_ERROR,
+				"%s, yet neither the pen nor the sensors report a fault: check the "
+				"displacement sensor's aim and the pen's seating, then retest",
+				what);
 }
 
 void rigi_progress(struct rigi_run *r, const char *step, unsigned point, unsigned n_points,
@@ -66,28 +116,21 @@ void rigi_progress(struct rigi_run *r, const char *step, unsigned point, unsigne
 }
 
 /* A pen reporting a fault of its own (cartridge not detected, stalled,
- * overheated) is a unit failure. Having no valid table is not: that is what
- * calibration is for. */
+ * overheated) is a unit failure. */
 static int unit_faults(struct rigi_run *r, struct rigi_step_result *res)
 {
 	struct rig_dut_status st;
-	char flags[128] = "";
+	char flags[128];
 	int ret = rig_dut_status(r->dut, &st);
-	unsigned faults;
 	if (ret < 0) {
 		rigi_result_from_error(r, res, ret, "status");
 		return 1;
 	}
-	faults = st.fault_flags & ~(unsigned)RIG_DUT_FAULT_NO_TABLE;
-	for (unsigned b = 0; b < 16; b++)
-		if (faults & (1u << b))
-			snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags), "%s%s",
-				 flags[0] ? "," : "", rig_dut_fault_name(1u << b));
-	if (!faults)
+	if (!fault_names(st.fault_flags, flags, sizeof(flags)))
 		return 0;
 	rigi_result_set(res, RIG_OUTCOME_FAIL, "%s %s reports fault %s%s", r->id.model,
 			r->id.serial, flags,
-			faults & RIG_DUT_FAULT_CARTRIDGE ? ": cartridge not seated" : "");
+			st.fault_flags & RIG_DUT_FAULT_CARTRIDGE ? ": cartridge not seated" : "");
 	return 1;
 }
 

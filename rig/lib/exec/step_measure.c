@@ -146,32 +146,18 @@ static int measure_point(struct rigi_run *r, const struct rig_step *st, const st
 	return 0;
 }
 
-/* Too few strokes is the unit's fault (it did not stroke) when the pen
- * reports a fault, else not judged (ERROR) — never a silent PASS. */
+/* Too few strokes: a sensor reporting a fault, or no evidence either way,
+ * is the station's problem (ERROR); a pen reporting its own fault is the
+ * unit's (FAIL). Never a verdict on a capture that did not see the pen. */
 static int check_strokes(struct rigi_run *r, const struct rig_step *st, const struct point *p,
 			 const struct rigi_sample *s, struct rigi_step_result *res)
 {
-	struct rig_dut_status ds;
+	char what[96];
 	if (s->n_accepted >= st->u.measure.min_strokes)
 		return 0;
-	if (rig_dut_status(r->dut, &ds) == 0 && ds.fault_flags) {
-		char faults[128] = "";
-		for (unsigned b = 0; b < 16; b++)
-			if (ds.fault_flags & (1u << b))
-				snprintf(faults + strlen(faults), sizeof(faults) - strlen(faults),
-					 "%s%s", faults[0] ? "," : "", rig_dut_fault_name(1u << b));
-		rigi_result_set(res, RIG_OUTCOME_FAIL,
-				"pen fault %s at %u um / %u spm: %zu strokes, at least %u needed",
-				faults, p->depth_um, p->rate_spm, s->n_accepted,
-				st->u.measure.min_strokes);
-		return -1;
-	}
-	rigi_result_set(res, RIG_OUTCOME_FAIL,
-			"only %zu valid strokes at %u um / %u spm (at least %u needed): the pen "
-			"does not stroke regularly (%zu skipped, %zu glitches)",
-			s->n_accepted, p->depth_um, p->rate_spm, st->u.measure.min_strokes,
-			s->an ? s->an->count[RIG_STROKE_SKIPPED] : 0,
-			s->an ? s->an->count[RIG_STROKE_GLITCH] : 0);
+	snprintf(what, sizeof(what), "%zu valid strokes at %u um / %u spm (at least %u needed)",
+		 s->n_accepted, p->depth_um, p->rate_spm, st->u.measure.min_strokes);
+	rigi_explain_no_strokes(r, s, what, res);
 	return -1;
 }
 
