@@ -55,6 +55,9 @@ struct rig_run_summary {
 	double as_found_depth_um, as_left_depth_um;
 	double as_found_rate_pct, as_left_rate_pct;
 	int safe_state_confirmed;
+	/* Station time the steps physically needed: capture durations plus
+	 * settling waits, in the station's seconds (for overhead figures). */
+	double physical_s;
 };
 
 /** Run @p opt->suite on the unit in nest @p opt->nest. Returns 0 when the

@@ -62,6 +62,7 @@ int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *o
 	*out = (struct rigi_sample){0};
 	if (rig_interrupted())
 		return rigi_fail(RIG_ERR_INTERRUPTED, "interrupted by the operator");
+	r->sum->physical_s += capture_s;
 	ret = capture(r, capture_s, &buf, &n);
 	if (ret == 0)
 		ret = rig_capture_from_counts(r->fx->daq.sample_rate_hz, n, 2,

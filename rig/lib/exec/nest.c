@@ -106,6 +106,7 @@ int rigi_ensure_auth(struct rigi_run *r)
 
 int rigi_settle(struct rigi_run *r, unsigned ms)
 {
+	r->sum->physical_s += ms / 1000.0;
 	int64_t end = rig_clock_ns() + (int64_t)((double)ms * 1e6 / r->time_scale);
 	while (rig_clock_ns() < end) {
 		if (rig_interrupted())
