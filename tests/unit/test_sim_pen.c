@@ -511,7 +511,8 @@ static void stale_socket(const char *path)
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	memset(&a, 0, sizeof(a));
 	a.sun_family = AF_UNIX;
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	assert_true(strlen(path) < sizeof(a.sun_path));
+	memcpy(a.sun_path, path, strlen(path) + 1);
 	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	close(fd);
 }

@@ -252,7 +252,7 @@ static enum rig_outcome run_steps(struct rigi_run *r, char *reason, size_t cap)
 		RIGI_INFO("run", "%s: %s: %s", st->name, rig_outcome_name(res.outcome), res.reason);
 		if (rig_outcome_combine(worst, res.outcome) != worst) {
 			worst = rig_outcome_combine(worst, res.outcome);
-			snprintf(reason, cap, "%s: %s", st->name, res.reason);
+			snprintf(reason, cap, "%s: %.440s", st->name, res.reason);
 		}
 		/* A failed unit is not calibrated further; a broken station or an
 		 * operator stop ends the run at once. */

@@ -251,7 +251,7 @@ static enum rig_outcome judge_health(struct rigi_run *r, const struct rig_step *
 	if (m->max_drift_um > 0) {
 		/* The sensor's calibration cancels in a difference of two readings
 		 * of the same sensor: only their scatter counts. */
-		double again, sem;
+		double again = 0, sem = 0;
 		if (measure_drift(r, st, first, &again, &sem, res) < 0)
 			return res->outcome;
 		o = rig_outcome_combine(o, judge_max(rs, "depth_drift", "drift", "um",
