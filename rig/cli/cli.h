@@ -30,6 +30,7 @@ void cli_setup_logging(void);
 
 int cmd_sim(int argc, char **argv);
 int cmd_dut(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
 int cmd_sensors(int argc, char **argv);
 int cmd_daq(int argc, char **argv);
 int cmd_fit(int argc, char **argv);

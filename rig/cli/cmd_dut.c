@@ -16,7 +16,7 @@ static const char usage_text[] =
 	"  info URI         the pen's identity: model, serial, versions, ranges\n"
 	"  status URI       mode, motor, faults, active table, counters\n"
 	"  read-table URI   read and decode a calibration table slot\n\n"
-	"URI: unix:///path/to/socket, tcp://HOST:PORT or usb://VID:PID[?serial=S];\n"
+	"URI: unix:///path/to/socket, tcp://HOST:PORT or usb://VID:PID[?serial=S|?path=BUS-PORT.PORT];\n"
 	"     add ?timeout_ms=T to change the 500 ms response timeout.\n"
 	"'rig dut COMMAND --help' for a command's options.\n";
 

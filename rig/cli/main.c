@@ -11,6 +11,7 @@ static const struct rig_command commands[] = {
 	{"run", "run a suite on one unit of a station (fixture + suite files)", cmd_run},
 	{"sim", "run the simulated station (Modbus server, pens, physics)", cmd_sim},
 	{"dut", "talk to a pen: info, status, read-table", cmd_dut},
+	{"devices", "list the pens on the USB buses: serial, firmware, bus path", cmd_devices},
 	{"sensors", "slow readings of a nest's force and displacement sensors", cmd_sensors},
 	{"daq", "capture waveforms from the DAQ to CSV", cmd_daq},
 	{"fit", "fit a polynomial or monotone curve to CSV data; invert to knots", cmd_fit},

@@ -48,7 +48,6 @@ struct sim_usbpen {
 	char ports[32];
 	unsigned long boots;     /* the pen's boot count when the device enumerated */
 	int connected;
-	int claimed;
 	int halt_out, halt_in;
 	int hold_out;
 	long unplug_after;       /* bulk OUT bytes before an unplug; -1 off */
@@ -97,12 +96,12 @@ struct sim_usbpen *sim_usbpen_new(struct sim_pen *pen, unsigned bus, unsigned de
 				  const char *parent_devpath, const char *ports)
 {
 	struct sim_usbpen *up;
-	const char *parent_name;
 
 	if (!pen || bus < 1 || bus > 255 || devnum < 1 || devnum > 127 || !parent_devpath ||
-	    !ports || !ports[0] || strlen(ports) >= sizeof(up->ports)) {
+	    strncmp(parent_devpath, "/devices/", 9) != 0 || !ports || !ports[0] ||
+	    strlen(ports) >= sizeof(up->ports)) {
 		rigi_fail(RIG_ERR_ARG, "simulated USB pen: a pen, bus 1..255, address 1..127, a "
-			  "parent hub and a port path are required");
+			  "parent hub's sysfs path (/devices/...) and a port path are required");
 		return NULL;
 	}
 	up = calloc(1, sizeof(*up));
@@ -117,11 +116,10 @@ struct sim_usbpen *sim_usbpen_new(struct sim_pen *pen, unsigned bus, unsigned de
 	snprintf(up->ports, sizeof(up->ports), "%s", ports);
 	snprintf(up->sysname, sizeof(up->sysname), "%u-%s", bus, ports);
 	snprintf(up->devnode, sizeof(up->devnode), "/dev/bus/usb/%03u/%03u", bus, devnum);
-	parent_name = strrchr(parent_devpath, '/');
 	if (snprintf(up->devpath, sizeof(up->devpath), "%s/%s", parent_devpath, up->sysname) >=
-	    (int)sizeof(up->devpath) || !parent_name) {
-		rigi_fail(RIG_ERR_ARG, "simulated USB pen: parent path %s is not a sysfs device "
-			  "path or too long", parent_devpath);
+	    (int)sizeof(up->devpath)) {
+		rigi_fail(RIG_ERR_ARG, "simulated USB pen: parent path %s too long",
+			  parent_devpath);
 		sim_usbpen_free(up);
 		return NULL;
 	}
@@ -248,6 +246,20 @@ int sim_usbpen_describe(const struct sim_usbpen *up, char *buf, size_t cap)
 
 /* ---- control endpoint ---- */
 
+/* The pen rebooted since it enumerated: like a real pen it dropped off
+ * the bus (it enumerates anew, as another device). Lock held. */
+static int rebooted_locked(struct sim_usbpen *up)
+{
+	if (up->connected && sim_pen_boot_count(up->pen) != up->boots) {
+		up->connected = 0;
+		up->fifo_len = 0;
+		RIGI_INFO("sim", "USB pen %s at %s: the pen reset and left the bus",
+			  sim_pen_serial(up->pen), up->sysname);
+	}
+	return !up->connected;
+}
+
+
 /* String descriptor @p index in UTF-16LE (ASCII only here). */
 static size_t string_descriptor(const struct sim_usbpen *up, unsigned index, uint8_t *d)
 {
@@ -308,6 +320,19 @@ static int halt_flag(struct sim_usbpen *up, unsigned ep, int **flag)
 	return 0;
 }
 
+/* SET_INTERFACE starts a new link (protocol.md §7). Lock held. */
+static int set_interface_locked(struct sim_usbpen *up, unsigned iface, unsigned alt)
+{
+	if (iface != SIM_USBPEN_INTERFACE || alt != 0)
+		return -EINVAL;
+	if (rebooted_locked(up))
+		return -ESHUTDOWN;
+	up->fifo_len = 0;
+	up->halt_in = up->halt_out = 0;
+	sim_pen_link_closed(up->pen);
+	return 0;
+}
+
 /* Standard requests; anything else STALLs. Lock held. */
 static int control_locked(struct sim_usbpen *up, const uint8_t setup[8], uint8_t *data,
 			  size_t cap, size_t *actual)
@@ -337,10 +362,11 @@ static int control_locked(struct sim_usbpen *up, const uint8_t setup[8], uint8_t
 	} else if (type == (0x80 | RECIP_INTERFACE) && req == REQ_GET_INTERFACE && index == 0) {
 		d[0] = 0;
 		n = 1;
-	} else if ((type == 0 && req == REQ_SET_CONFIGURATION && value == 1) ||
-		   (type == RECIP_INTERFACE && req == REQ_SET_INTERFACE && value == 0 &&
-		    index == 0)) {
+	} else if (type == 0 && req == REQ_SET_CONFIGURATION && value == 1) {
 		n = 0;
+	} else if (type == RECIP_INTERFACE && req == REQ_SET_INTERFACE) {
+		if (set_interface_locked(up, index, value) < 0)
+			return -EPIPE;
 	} else if (type == RECIP_ENDPOINT && req == REQ_CLEAR_FEATURE &&
 		   value == FEATURE_ENDPOINT_HALT && halt_flag(up, index, &flag) == 0) {
 		*flag = 0;
@@ -351,19 +377,6 @@ static int control_locked(struct sim_usbpen *up, const uint8_t setup[8], uint8_t
 	if (type & 0x80)
 		memcpy(data, d, *actual);
 	return 0;
-}
-
-/* The pen rebooted since it enumerated: like a real pen it dropped off
- * the bus (it enumerates anew, as another device). Lock held. */
-static int rebooted_locked(struct sim_usbpen *up)
-{
-	if (up->connected && sim_pen_boot_count(up->pen) != up->boots) {
-		up->connected = 0;
-		up->fifo_len = 0;
-		RIGI_INFO("sim", "USB pen %s at %s: the pen reset and left the bus",
-			  sim_pen_serial(up->pen), up->sysname);
-	}
-	return !up->connected;
 }
 
 int sim_usbpen_control(struct sim_usbpen *up, const uint8_t setup[8], uint8_t *data,
@@ -480,15 +493,14 @@ int sim_usbpen_clear_halt(struct sim_usbpen *up, unsigned ep)
 	return ret;
 }
 
-void sim_usbpen_claim(struct sim_usbpen *up, int claimed)
+int sim_usbpen_set_interface(struct sim_usbpen *up, unsigned iface, unsigned alt)
 {
+	int ret;
+
 	pthread_mutex_lock(&up->lock);
-	if (up->claimed && !claimed && up->connected && !rebooted_locked(up)) {
-		up->fifo_len = 0;
-		sim_pen_link_closed(up->pen);
-	}
-	up->claimed = claimed;
+	ret = set_interface_locked(up, iface, alt);
 	pthread_mutex_unlock(&up->lock);
+	return ret;
 }
 
 int sim_usbpen_connected(struct sim_usbpen *up)

@@ -73,9 +73,12 @@ int sim_usbpen_bulk_in(struct sim_usbpen *up, uint8_t *buf, size_t cap, size_t *
 /** CLEAR_FEATURE(ENDPOINT_HALT) for @p ep: 0 or -EINVAL (no such endpoint). */
 int sim_usbpen_clear_halt(struct sim_usbpen *up, unsigned ep);
 
-/** The host claimed (1) or released (0) interface 0. A release ends the
- *  pen's session, as protocol.md §5 says. */
-void sim_usbpen_claim(struct sim_usbpen *up, int claimed);
+/** SET_INTERFACE @p iface, alternate @p alt (also a bus reset's effect):
+ *  0, or -EINVAL unless (0, 0). The pen takes it as a new link: its session
+ *  ends, a partial frame and unread response bytes are dropped, halts are
+ *  cleared (docs/protocol.md §7). Claiming and releasing an interface are
+ *  host-side only and invisible to a device. */
+int sim_usbpen_set_interface(struct sim_usbpen *up, unsigned iface, unsigned alt);
 
 /** 1 while connected to the bus. */
 int sim_usbpen_connected(struct sim_usbpen *up);

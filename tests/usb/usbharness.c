@@ -5,6 +5,7 @@
  * The ioctl handler runs on the testbed's thread and never blocks: a bulk
  * IN URB stays pending until the pen has response bytes. */
 #include <errno.h>
+#include <linux/ioctl.h>
 #include <linux/usbdevice_fs.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -80,7 +81,10 @@ static const char ext_hub[] =
 
 int usbh_available(void)
 {
-	return umockdev_in_mock_environment();
+	/* umockdev_in_mock_environment() caches its first answer, which is
+	 * "no" before a testbed exists: look for the preload library itself. */
+	const char *preload = getenv("LD_PRELOAD");
+	return preload && strstr(preload, "libumockdev-preload") != NULL;
 }
 
 static void complain(const char *what, GError *err)
@@ -341,7 +345,7 @@ static int do_reap(struct usbh *h, int port, UMockdevIoctlClient *client,
 }
 
 /* CLAIMINTERFACE, DISCONNECT_CLAIM (no kernel driver is ever bound to the
- * pen), RELEASEINTERFACE. */
+ * pen), RELEASEINTERFACE: host-side bookkeeping, nothing on the bus. */
 static int do_claim(struct usbh *h, int port, UMockdevIoctlClient *client,
 		    UMockdevIoctlData *arg, unsigned long req)
 {
@@ -361,13 +365,11 @@ static int do_claim(struct usbh *h, int port, UMockdevIoctlClient *client,
 		if (p->owner != client)
 			return -EINVAL;
 		p->owner = NULL;
-		sim_usbpen_claim(p->dev, 0);
 		return 0;
 	}
 	if (p->owner && p->owner != client)
 		return -EBUSY;
 	p->owner = client;
-	sim_usbpen_claim(p->dev, 1);
 	return 0;
 }
 
@@ -396,16 +398,14 @@ static int do_simple(struct usbh *h, int port, UMockdevIoctlClient *client,
 	case USBDEVFS_SETINTERFACE:
 		if (!(d = arg_struct(arg, sizeof(struct usbdevfs_setinterface))))
 			return -EFAULT;
-		ret = ((struct usbdevfs_setinterface *)d->data)->interface == SIM_USBPEN_INTERFACE &&
-		      ((struct usbdevfs_setinterface *)d->data)->altsetting == 0 ? 0 : -EINVAL;
+		ret = sim_usbpen_set_interface(p->dev,
+					       ((struct usbdevfs_setinterface *)d->data)->interface,
+					       ((struct usbdevfs_setinterface *)d->data)->altsetting);
 		g_object_unref(d);
 		return ret;
 	case USBDEVFS_RESET:
-		/* A bus reset restarts the pen's USB function: its session ends. */
-		sim_usbpen_claim(p->dev, 0);
-		if (p->owner)
-			sim_usbpen_claim(p->dev, 1);
-		return 0;
+		/* A bus reset restarts the pen's USB function as a new link. */
+		return sim_usbpen_set_interface(p->dev, SIM_USBPEN_INTERFACE, 0);
 	case USBDEVFS_RESETEP:
 		return 0;
 	case USBDEVFS_GET_SPEED:
@@ -422,6 +422,8 @@ static int do_simple(struct usbh *h, int port, UMockdevIoctlClient *client,
 		return -ENOTTY;
 	}
 }
+
+static void leave_sysfs(struct usbh *h, int port);
 
 static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, gpointer user)
 {
@@ -452,6 +454,8 @@ static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, g
 		ret = do_simple(h, port, client, arg, req, &res);
 	pthread_mutex_unlock(&h->lock);
 	umockdev_ioctl_client_complete(client, ret < 0 ? -1 : res, ret < 0 ? -ret : 0);
+	if (port && !usbh_connected(h, port))
+		leave_sysfs(h, port); /* it left the bus during this ioctl */
 	return TRUE;
 }
 
@@ -467,11 +471,8 @@ static void on_client_closed(GObject *obj, GParamSpec *pspec, gpointer user)
 		return;
 	pthread_mutex_lock(&h->lock);
 	for (int i = 1; i <= USBH_PORTS; i++)
-		if (h->ports[i].owner == client) {
+		if (h->ports[i].owner == client)
 			h->ports[i].owner = NULL;
-			if (h->ports[i].dev)
-				sim_usbpen_claim(h->ports[i].dev, 0);
-		}
 	for (struct urb **pp = &h->urbs; *pp;) {
 		struct urb *r = *pp;
 		if (r->client == client) {
@@ -541,7 +542,10 @@ static void leave_sysfs(struct usbh *h, int port)
 	snprintf(devpath, sizeof(devpath), "/sys%s", sim_usbpen_devpath(p->dev));
 	snprintf(node, sizeof(node), "%s", sim_usbpen_devnode(p->dev));
 	pthread_mutex_unlock(&h->lock);
-	umockdev_testbed_uevent(h->tb, devpath, "remove");
+	/* umockdev builds the uevent from the device's (emulated) sysfs, which
+	 * only a preloaded process sees. */
+	if (usbh_available())
+		umockdev_testbed_uevent(h->tb, devpath, "remove");
 	umockdev_testbed_remove_device(h->tb, devpath);
 	umockdev_testbed_detach_ioctl(h->tb, node, NULL);
 }

@@ -6,7 +6,9 @@
  * RIGI_TRANSPORT_READ_CAP bytes is kept in flight between reads, so a
  * response that arrives after the client stopped waiting is not lost to a
  * cancellation. Each link has its own libusb context: nests run in their
- * own threads without sharing event handling. A pen that leaves the bus
+ * own threads without sharing event handling. SET_INTERFACE at open and
+ * close marks the link's start and end for the pen, which cannot see a
+ * claim or release (its session ends, protocol.md §5). A pen that leaves the bus
  * ends the link at once with RIG_ERR_DISCONNECTED: transfers in flight
  * complete with NO_DEVICE, and where libusb has hotplug a DEVICE_LEFT
  * callback marks the link before anything is sent. Every libusb error
@@ -350,6 +352,10 @@ static int attach(struct usb_link *l)
 	if (r < 0)
 		return link_fail(l, r, "claim interface 0");
 	l->claimed = 1;
+	/* A pen cannot see a claim: SET_INTERFACE tells it a link starts. */
+	r = libusb_set_interface_alt_setting(l->h, RIGI_USB_INTERFACE, 0);
+	if (r < 0)
+		return link_fail(l, r, "SET_INTERFACE 0 (start of link)");
 	if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG)) {
 		struct libusb_device_descriptor d;
 		libusb_get_device_descriptor(l->dev, &d);
@@ -396,6 +402,11 @@ static void usb_close(void *priv)
 		return;
 	if (l->in)
 		cancel_in(l);
+	/* ... and that it ends: the pen closes its authenticated session. */
+	if (l->claimed && !l->gone &&
+	    (r = libusb_set_interface_alt_setting(l->h, RIGI_USB_INTERFACE, 0)) < 0)
+		RIGI_DEBUG(DOMAIN, "USB device %s: SET_INTERFACE at close: %s", l->w.path,
+			   libusb_error_name(r));
 	if (l->claimed && (r = libusb_release_interface(l->h, RIGI_USB_INTERFACE)) < 0)
 		RIGI_DEBUG(DOMAIN, "USB device %s: release interface: %s", l->w.path,
 			   libusb_error_name(r));
