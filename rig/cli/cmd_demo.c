@@ -9,6 +9,7 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -204,33 +205,76 @@ static int load_unit(const char *dir, unsigned nest, const char *serial, const c
 	return 0;
 }
 
-/* Calibrate every unit; returns the worst outcome. */
-static int run_units(const struct demo_args *a, const char *dir, struct rig_fixture *fx,
-		     struct rig_suite *suite)
+/* One nest's share of the units (u = nest, nest + nests, ...), run by one
+ * thread per nest; the worst outcome is kept in @p worst. */
+struct nest_job {
+	const struct demo_args *a;
+	const char *dir;
+	struct rig_fixture *fx;
+	struct rig_suite *suite;
+	unsigned nest;
+	enum rig_outcome worst;
+	pthread_t thread;
+};
+
+static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *run_nest(void *arg)
 {
-	enum rig_outcome worst = RIG_OUTCOME_PASS;
-	for (unsigned u = 0; u < a->units && !rig_interrupted(); u++) {
+	struct nest_job *j = arg;
+	const struct demo_args *a = j->a;
+	j->worst = RIG_OUTCOME_PASS;
+	for (unsigned u = j->nest; u < a->units && !rig_interrupted(); u += a->nests) {
 		char serial[32], label[80];
 		struct rig_run_summary sum;
-		unsigned nest = u % a->nests;
 		struct rig_run_options opt = {
-			.fixture = fx, .suite = suite, .nest = nest, .reports_dir = a->reports,
-			.calibrations_dir = a->calibrations, .simulated = 1, .seed = a->seed,
-			.time_scale = a->lockstep ? 1000.0 : a->speed, .progress = cli_print_progress, .progress_user = label,
+			.fixture = j->fx, .suite = j->suite, .nest = j->nest,
+			.reports_dir = a->reports, .calibrations_dir = a->calibrations,
+			.simulated = 1, .seed = a->seed,
+			.time_scale = a->lockstep ? 1000.0 : a->speed,
+			.progress = a->nests == 1 ? cli_print_progress : NULL, .progress_user = label,
 		};
 		snprintf(serial, sizeof(serial), "MN1-%06u", (unsigned)((a->seed % 1000) * 1000 + u + 1));
 		snprintf(label, sizeof(label), "[%u/%u] %s", u + 1, a->units, serial);
-		if (load_unit(dir, nest, serial, u < 64 ? a->failures[u] : NULL) < 0)
-			return RIG_OUTCOME_ERROR;
-		if (rig_run_unit(&opt, &sum) < 0) {
+		int ret = load_unit(j->dir, j->nest, serial, u < 64 ? a->failures[u] : NULL);
+		if (ret == 0)
+			ret = rig_run_unit(&opt, &sum);
+		pthread_mutex_lock(&print_lock);
+		if (ret < 0) {
 			cli_progress_done();
-			cli_report_error("run record could not be written", RIG_ERR_IO);
-			return RIG_OUTCOME_ERROR;
+			fprintf(stderr, "rig demo: nest %u, %s: no record: %s\n", j->nest, serial,
+				rig_last_error());
+			j->worst = RIG_OUTCOME_ERROR;
+		} else {
+			if (a->nests > 1)
+				printf("nest %u  ", j->nest);
+			cli_print_summary(stdout, &sum);
+			j->worst = rig_outcome_combine(j->worst, sum.outcome);
 		}
-		cli_print_summary(stdout, &sum);
-		worst = rig_outcome_combine(worst, sum.outcome);
-		if (sum.outcome == RIG_OUTCOME_ABORTED)
+		pthread_mutex_unlock(&print_lock);
+		if (ret < 0 || sum.outcome == RIG_OUTCOME_ABORTED)
 			break;
+	}
+	return NULL;
+}
+
+/* Calibrate every unit, the nests in parallel; returns the worst outcome. */
+static int run_units(const struct demo_args *a, const char *dir, struct rig_fixture *fx,
+		     struct rig_suite *suite)
+{
+	struct nest_job jobs[RIG_SIM_MAX_NESTS];
+	enum rig_outcome worst = RIG_OUTCOME_PASS;
+	for (unsigned n = 0; n < a->nests; n++) {
+		jobs[n] = (struct nest_job){a, dir, fx, suite, n, RIG_OUTCOME_ERROR, 0};
+		if (pthread_create(&jobs[n].thread, NULL, run_nest, &jobs[n]) != 0) {
+			jobs[n].thread = 0;
+			run_nest(&jobs[n]);
+		}
+	}
+	for (unsigned n = 0; n < a->nests; n++) {
+		if (jobs[n].thread)
+			pthread_join(jobs[n].thread, NULL);
+		worst = rig_outcome_combine(worst, jobs[n].worst);
 	}
 	return worst;
 }
@@ -247,6 +291,11 @@ static int load_files(const struct demo_args *a, const char *dir, unsigned short
 		return cli_report_error("fixture", ret);
 	if ((ret = rig_suite_load(a->suite, suite)) < 0)
 		return cli_report_error("suite", ret);
+	if (a->nests > (*fx)->n_nests) {
+		fprintf(stderr, "rig demo: %s describes %u nest(s); --nests %u needs as many\n",
+			a->fixture, (*fx)->n_nests, a->nests);
+		return RIG_EXIT_USAGE;
+	}
 	return 0;
 }
 

@@ -4,6 +4,7 @@
  * the same ground-truth accuracy as over the socket transport (20 µm at every
  * user depth, 1 % at every speed level). An unplug mid-run must end ERROR. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +23,14 @@ struct world {
 	struct rig_sim *sim;
 	struct rig_fixture *fx;
 	struct rig_suite *suite;
-	int unplug_in_sweep;
-	int plugged;
+	int unplug_port;  /* unplug this hub port in the depth sweep (0: none) */
+	int plugged[3];   /* by port */
 };
 
 static int setup(void **state)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	struct rig_sim_config cfg = {.n_nests = 1, .seed = 31, .lockstep = 1};
+	struct rig_sim_config cfg = {.n_nests = 2, .seed = 31, .lockstep = 1};
 	char dir_var[300], port_var[64];
 	const char *vars[] = {dir_var, port_var, NULL};
 	if (!usbh_available()) {
@@ -63,36 +64,56 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Put a new pen into nest 0 and plug that same pen into hub port 1. */
-static void load_pen(struct world *w, const char *serial)
+/* Put a new pen into a nest and plug that same pen into hub port nest + 1
+ * (bus path 1-1.<nest+1>, as fixtures/sim-usb.yaml binds the nests). */
+static void load_pen(struct world *w, unsigned nest, const char *serial)
 {
 	char line[64], reply[256];
-	if (w->plugged)
-		usbh_remove(w->bus, 1);
-	snprintf(line, sizeof(line), "load 0 %s", serial);
+	int port = (int)nest + 1;
+	if (w->plugged[port])
+		usbh_remove(w->bus, port);
+	snprintf(line, sizeof(line), "load %u %s", nest, serial);
 	assert_int_equal(rig_sim_control(w->sim, line, reply, sizeof(reply)), 0);
-	assert_int_equal(usbh_plug(w->bus, 1, w->sim->nests[0].pen), 0);
-	w->plugged = 1;
+	assert_int_equal(usbh_plug(w->bus, port, w->sim->nests[nest].pen), 0);
+	w->plugged[port] = 1;
 }
+
+struct job {
+	struct world *w;
+	unsigned nest;
+	int unplug;  /* unplug this job's pen in its depth sweep */
+	struct rig_run_summary sum;
+};
 
 static void unplug_on_progress(const struct rig_run_progress *p, void *user)
 {
-	struct world *w = user;
-	if (w->unplug_in_sweep && !strcmp(p->step, "depth_sweep") && p->point == 6) {
-		w->unplug_in_sweep = 0;
-		usbh_unplug(w->bus, 1);
+	struct job *j = user;
+	if (j->unplug && !strcmp(p->step, "depth_sweep") && p->point == 6) {
+		j->unplug = 0;
+		usbh_unplug(j->w->bus, (int)j->nest + 1);
 	}
 }
 
-static void run(struct world *w, struct rig_run_summary *sum)
+static void *run_job(void *arg)
 {
+	struct job *j = arg;
 	char out[300];
-	struct rig_run_options opt = {.fixture = w->fx, .suite = w->suite, .simulated = 1,
-				      .seed = 31, .time_scale = 1000, .reports_dir = out,
-				      .calibrations_dir = out, .progress = unplug_on_progress,
-				      .progress_user = w};
-	snprintf(out, sizeof(out), "%s/out", w->dir);
-	assert_int_equal(rig_run_unit(&opt, sum), 0);
+	struct rig_run_options opt = {.fixture = j->w->fx, .suite = j->w->suite, .nest = j->nest,
+				      .simulated = 1, .seed = 31, .time_scale = 1000,
+				      .reports_dir = out, .calibrations_dir = out,
+				      .progress = unplug_on_progress, .progress_user = j};
+	snprintf(out, sizeof(out), "%s/out", j->w->dir);
+	if (rig_run_unit(&opt, &j->sum) < 0)
+		j->sum.outcome = RIG_OUTCOME_ABORTED; /* no record: flagged below */
+	return NULL;
+}
+
+static void run(struct world *w, int unplug, struct rig_run_summary *sum)
+{
+	struct job j = {.w = w, .nest = 0, .unplug = unplug};
+	run_job(&j);
+	*sum = j.sum;
+	assert_int_not_equal(sum->record_path[0], '\0');
 }
 
 static double truth(struct world *w, const char *query, const char *key)
@@ -112,8 +133,8 @@ static void calibration_over_usb_meets_truth(void **state)
 		char serial[32], q[64];
 		double worst_um = 0, worst_pct = 0;
 		snprintf(serial, sizeof(serial), "MN1-%06u", 600 + u);
-		load_pen(w, serial);
-		run(w, &sum);
+		load_pen(w, 0, serial);
+		run(w, 0, &sum);
 		assert_int_equal(sum.outcome, RIG_OUTCOME_PASS);
 		assert_true(sum.safe_state_confirmed);
 		for (unsigned d = 250; d <= 2500; d += 250) {
@@ -136,12 +157,31 @@ static void unplug_mid_run_is_error(void **state)
 {
 	struct world *w = *state;
 	struct rig_run_summary sum;
-	load_pen(w, "MN1-000610");
-	w->unplug_in_sweep = 1;
-	run(w, &sum);
+	load_pen(w, 0, "MN1-000610");
+	run(w, 1, &sum);
 	printf("  unplugged in the depth sweep: %s: %s\n", rig_outcome_name(sum.outcome), sum.reason);
 	assert_int_equal(sum.outcome, RIG_OUTCOME_ERROR);
 	assert_non_null(strstr(sum.reason, "disconnected"));
+}
+
+/* Two nests calibrating at once; nest 1's pen is unplugged mid-run: nest 1
+ * ends ERROR, nest 0 is untouched and passes. */
+static void unplug_leaves_other_nest_alone(void **state)
+{
+	struct world *w = *state;
+	struct job a = {.w = w, .nest = 0}, b = {.w = w, .nest = 1, .unplug = 1};
+	pthread_t ta, tb;
+	load_pen(w, 0, "MN1-000620");
+	load_pen(w, 1, "MN1-000621");
+	assert_int_equal(pthread_create(&ta, NULL, run_job, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, run_job, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	printf("  nest 0: %s; nest 1 (unplugged): %s: %.120s\n", rig_outcome_name(a.sum.outcome),
+	       rig_outcome_name(b.sum.outcome), b.sum.reason);
+	assert_int_equal(a.sum.outcome, RIG_OUTCOME_PASS);
+	assert_int_equal(b.sum.outcome, RIG_OUTCOME_ERROR);
+	assert_non_null(strstr(b.sum.reason, "disconnected"));
 }
 
 int main(void)
@@ -149,6 +189,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(calibration_over_usb_meets_truth),
 		cmocka_unit_test(unplug_mid_run_is_error),
+		cmocka_unit_test(unplug_leaves_other_nest_alone),
 	};
 	if (!usbh_available()) {
 		printf("umockdev preload not active: skipped\n");

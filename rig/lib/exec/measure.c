@@ -3,6 +3,7 @@
  * fixture's channel scaling, analysed stroke by stroke; plus the
  * uncertainty of its means and the safety interlock. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -14,6 +15,10 @@
 /* Relative standard uncertainty of the DAQ's sample clock (a crystal,
  * 50 ppm tolerance taken as a rectangular distribution). */
 #define DAQ_CLOCK_REL_U (50e-6 / 1.7320508075688772)
+
+/* One DAQ serves every nest of a station: runs on several nests at once
+ * (threads of one process) take turns from configure to read-out. */
+static pthread_mutex_t daq_turn = PTHREAD_MUTEX_INITIALIZER;
 
 static int capture(struct rigi_run *r, double capture_s, int16_t **buf, size_t *n)
 {
@@ -32,6 +37,7 @@ static int capture(struct rigi_run *r, double capture_s, int16_t **buf, size_t *
 	*buf = malloc((size_t)cfg.samples_per_channel * 2 * sizeof(int16_t));
 	if (!*buf)
 		return rigi_fail(RIG_ERR_NOMEM, "no memory for a %.2f s capture", capture_s);
+	pthread_mutex_lock(&daq_turn);
 	ret = rig_daq_configure(r->daq, &cfg);
 	if (ret == 0)
 		ret = rig_daq_arm(r->daq);
@@ -39,6 +45,7 @@ static int capture(struct rigi_run *r, double capture_s, int16_t **buf, size_t *
 		ret = rig_daq_wait(r->daq, timeout_ms);
 	if (ret == 0)
 		ret = rig_daq_read(r->daq, *buf, (size_t)cfg.samples_per_channel * 2, &got);
+	pthread_mutex_unlock(&daq_turn);
 	if (ret == 0 && got != (size_t)cfg.samples_per_channel * 2)
 		ret = rigi_fail(RIG_ERR_PROTOCOL, "DAQ returned %zu samples, expected %u", got,
 				cfg.samples_per_channel * 2);

@@ -41,8 +41,7 @@ int rigi_nest_make_safe(struct rigi_run *r, char *detail, size_t cap)
 	struct rig_dut_status st;
 	int ret;
 
-	if (r->daq)
-		rig_daq_abort(r->daq);
+	/* The DAQ is left alone: it is harmless, and other nests may be using it. */
 	if (!r->dut) {
 		snprintf(detail, cap, "pen link never opened: nothing to make safe");
 		return RIG_ERR_STATE;
