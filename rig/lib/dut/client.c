@@ -383,7 +383,8 @@ static int status_byte(const struct rig_dut *dut, const uint8_t *p, size_t off, 
 
 int rig_dut_status(struct rig_dut *dut, struct rig_dut_status *out)
 {
-	struct rigi_dut_request req = {.cmd = RIGI_DUT_STATUS};
+	/* Read-only, and how a safe state is confirmed after Ctrl-C: always sent. */
+	struct rigi_dut_request req = {.cmd = RIGI_DUT_STATUS, .uninterruptible = 1};
 	uint8_t p[RIGI_DUT_STATUS_BYTES];
 	int ret;
 
