@@ -128,6 +128,12 @@ void rig_record_finish(struct rig_record *rec, enum rig_outcome outcome, const c
  *  malloc'd; the caller frees it. */
 int rig_record_to_json(const struct rig_record *rec, char **out);
 
+/** The record's table alone as JSON (schema "needle-rig/table/1": slot,
+ *  length, bytes_hex, serial, table_seq, created, depth_knots, rate_knots,
+ *  run_id, station), for calibrations/<serial>/<run-id>.json. The caller
+ *  frees *out with free(). RIG_ERR_ARG when the record has no table. */
+int rig_record_table_to_json(const struct rig_record *rec, char **out);
+
 /** Parse a record from its JSON text (the schema must be
  *  RIG_RECORD_SCHEMA; every field is checked). @p source names the text in
  *  error details. The caller frees *out with rig_record_free(). */

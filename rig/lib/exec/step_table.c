@@ -114,11 +114,12 @@ void rigi_step_fit(struct rigi_run *r, const struct rig_step *st, struct rig_rec
 			dinfo.degree, dinfo.resid_sd, dinfo.n, rinfo.degree, rinfo.resid_sd, rinfo.n);
 }
 
-/* calibrations/<serial>/<run_id>.bin (exact bytes) and .txt (readable). */
+/* calibrations/<serial>/<run_id>.bin (exact bytes) and .json (readable). */
 static int store_table(struct rigi_run *r)
 {
 	const char *base = r->opt->calibrations_dir ? r->opt->calibrations_dir : "calibrations";
-	char dir[400], path[512], text[4096];
+	char dir[400], path[512];
+	char *json = NULL;
 	int ret;
 
 	snprintf(dir, sizeof(dir), "%s/%s", base, r->id.serial);
@@ -128,10 +129,13 @@ static int store_table(struct rigi_run *r)
 		ret = rigi_atomic_write(path, r->blob, r->blob_len);
 		snprintf(r->sum->table_path, sizeof(r->sum->table_path), "%s", path);
 	}
-	if (ret == 0 && rig_cal_table_format(&r->table, text, sizeof(text)) == 0) {
-		snprintf(path, sizeof(path), "%s/%s.txt", dir, r->rec->run_id);
-		ret = rigi_atomic_write(path, text, strlen(text));
+	if (ret == 0)
+		ret = rig_record_table_to_json(r->rec, &json);
+	if (ret == 0) {
+		snprintf(path, sizeof(path), "%s/%s.json", dir, r->rec->run_id);
+		ret = rigi_atomic_write(path, json, strlen(json));
 	}
+	free(json);
 	return ret;
 }
 

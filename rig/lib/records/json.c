@@ -228,6 +228,30 @@ int rig_record_to_json(const struct rig_record *rec, char **out)
 	return 0;
 }
 
+/* The table of a record alone, for calibrations/<serial>/<run-id>.json:
+ * the same fields as the record's "table", with the run and station. */
+int rig_record_table_to_json(const struct rig_record *rec, char **out)
+{
+	int failed = 0;
+	char *text = NULL;
+	json_t *root;
+	if (!rec || !out || !rec->has_table)
+		return rigi_fail(RIG_ERR_ARG, "rig_record_table_to_json: a record with a table is "
+					      "required");
+	root = table_json(&rec->table, &failed);
+	put(root, "schema", json_string("needle-rig/table/1"), &failed);
+	put(root, "run_id", jstr(rec->run_id), &failed);
+	put(root, "station", jstr(rec->station_id), &failed);
+	if (!failed)
+		text = json_dumps(root, DUMP_FLAGS);
+	json_decref(root);
+	if (!text)
+		return rigi_fail(RIG_ERR_NOMEM, "run %s: out of memory building the table JSON",
+				 rec->run_id);
+	*out = text;
+	return 0;
+}
+
 /* ---- reading ---- */
 
 /* Where in the document a reader is, for messages. */
