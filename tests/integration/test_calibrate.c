@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <rig/dut.h>
 #include <rig/rig.h>
@@ -83,9 +84,20 @@ static void run_unit(struct world *w, const char *serial, const char *failure,
 	opt.reports_dir = reports;
 	opt.calibrations_dir = cals;
 	assert_int_equal(rig_run_unit(&opt, sum), 0);
-	/* The record on disk says what the summary says. */
+	/* The record on disk says what the summary says; a written table is kept
+	 * byte for byte next to its readable JSON. */
 	assert_int_equal(rig_record_load(sum->record_path, &rec), 0);
 	assert_int_equal(rec->outcome, sum->outcome);
+	if (sum->table_path[0]) {
+		char json[600];
+		struct stat st;
+		assert_true(rec->has_table);
+		assert_int_equal(stat(sum->table_path, &st), 0);
+		assert_int_equal((size_t)st.st_size, rec->table.len);
+		snprintf(json, sizeof(json), "%.*s.json", (int)(strlen(sum->table_path) - 4),
+			 sum->table_path);
+		assert_int_equal(stat(json, &st), 0);
+	}
 	rig_record_free(rec);
 }
 
