@@ -30,6 +30,8 @@ void cli_setup_logging(void);
 
 int cmd_sim(int argc, char **argv);
 int cmd_dut(int argc, char **argv);
+int cmd_dut_run(int argc, char **argv);
+int cmd_dut_safe(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_sensors(int argc, char **argv);
 int cmd_daq(int argc, char **argv);

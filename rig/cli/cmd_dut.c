@@ -1,6 +1,7 @@
 /* `rig dut`: talk to a pen over the DUT protocol: identity, status, and
  * reading a calibration table slot (decoded, optionally verified with the
- * line key, optionally saved raw). Read-only: never changes the pen. */
+ * line key, optionally saved raw); `run` and `safe` are in cmd_dut_run.c.
+ * Nothing here changes a pen's table. */
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +16,9 @@ static const char usage_text[] =
 	"commands:\n"
 	"  info URI         the pen's identity: model, serial, versions, ranges\n"
 	"  status URI       mode, motor, faults, active table, counters\n"
-	"  read-table URI   read and decode a calibration table slot\n\n"
+	"  read-table URI   read and decode a calibration table slot\n"
+	"  run URI DEPTH_UM RATE_SPM   stroke at user setpoints (motor on)\n"
+	"  safe URI         motor off, service mode left (SAFE)\n\n"
 	"URI: unix:///path/to/socket, tcp://HOST:PORT or usb://VID:PID[?serial=S|?path=BUS-PORT.PORT];\n"
 	"     add ?timeout_ms=T to change the 500 ms response timeout.\n"
 	"'rig dut COMMAND --help' for a command's options.\n";
@@ -280,7 +283,9 @@ int cmd_dut(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(int argc, char **argv);
-	} subs[] = {{"info", run_info}, {"status", run_status}, {"read-table", run_read_table}};
+	} subs[] = {{"info", run_info},         {"status", run_status},
+		    {"read-table", run_read_table}, {"run", cmd_dut_run},
+		    {"safe", cmd_dut_safe}};
 
 	if (argc < 2) {
 		fputs(usage_text, stderr);
