@@ -52,7 +52,7 @@ static int errno_to_err(int e)
 
 /* Wait until @p fd is ready for @p events. Returns 1 when ready (or in an
  * error/hang-up state the next call will report), 0 on timeout,
- * RIG_ERR_INTERRUPTED or RIG_ERR_IO. */
+ * or RIG_ERR_IO. */
 static int wait_fd(int fd, short events, int timeout_ms)
 {
 	int64_t deadline = rig_clock_ms() + timeout_ms;
@@ -65,10 +65,10 @@ static int wait_fd(int fd, short events, int timeout_ms)
 			return 1;
 		if (n == 0)
 			return 0;
+		/* EINTR: keep waiting. A request is bounded by its timeout, and SAFE
+		 * must complete after Ctrl-C (the client decides what to send). */
 		if (errno != EINTR)
 			return rigi_fail(RIG_ERR_IO, "poll: %s", strerror(errno));
-		if (rig_interrupted())
-			return rigi_fail(RIG_ERR_INTERRUPTED, "interrupted while waiting for the pen");
 	}
 }
 

@@ -65,6 +65,16 @@ struct rigi_step_result {
 	char reason[RIG_RECORD_REASON_MAX];
 };
 
+/* ---- setpoints.c: the pen's user setpoints ---- */
+#define RIGI_MAX_SETPOINTS RIG_CAL_TABLE_MAX_KNOTS
+/** depth_min..depth_max by depth_step, depth_max always included; returns
+ *  the count, or RIG_ERR_RANGE when more than @p cap. */
+int rigi_user_depths(const struct rig_dut_identity *id, uint16_t *out, size_t cap);
+/** The speed levels, increasing; the count or a negative rig_err. */
+int rigi_user_rates(const struct rig_dut_identity *id, uint16_t *out, size_t cap);
+/** The middle user depth (where rates are calibrated and checked). */
+uint16_t rigi_middle_depth(const struct rig_dut_identity *id);
+
 /* ---- nest.c: instruments, pen, safe state ---- */
 int rigi_nest_open(struct rigi_run *r);
 void rigi_nest_close(struct rigi_run *r);
@@ -79,6 +89,9 @@ int rigi_settle(struct rigi_run *r, unsigned ms);
 /* ---- measure.c: one capture, analysed, and its uncertainty ---- */
 int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *out);
 void rigi_sample_free(struct rigi_sample *s);
+/** Both sensors of the nest read OK now: 0, or RIG_ERR_INSTRUMENT / a link
+ *  error naming the sensor. */
+int rigi_sensors_ok(struct rigi_run *r);
 /** Expanded uncertainty (k = 2) of the mean protrusion / stroke rate (in
  *  strokes per minute) of a sample, from the scatter of its strokes and the
  *  station's sensor calibration. */

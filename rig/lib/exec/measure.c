@@ -45,6 +45,8 @@ static int capture(struct rigi_run *r, double capture_s, int16_t **buf, size_t *
 		ret = rig_daq_wait(r->daq, timeout_ms);
 	if (ret == 0)
 		ret = rig_daq_read(r->daq, *buf, (size_t)cfg.samples_per_channel * 2, &got);
+	if (ret < 0)
+		rig_daq_abort(r->daq); /* free for the next nest; the first error is kept */
 	pthread_mutex_unlock(&daq_turn);
 	if (ret == 0 && got != (size_t)cfg.samples_per_channel * 2)
 		ret = rigi_fail(RIG_ERR_PROTOCOL, "DAQ returned %zu samples, expected %u", got,
@@ -71,6 +73,10 @@ int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *o
 		return rigi_fail(RIG_ERR_INTERRUPTED, "interrupted by the operator");
 	r->sum->physical_s += capture_s;
 	ret = capture(r, capture_s, &buf, &n);
+	/* A capture is only as good as the sensors behind it: a sensor in fault
+	 * or over range during it makes it a station error, not data. */
+	if (ret == 0)
+		ret = rigi_sensors_ok(r);
 	if (ret == 0)
 		ret = rig_capture_from_counts(r->fx->daq.sample_rate_hz, n, 2,
 					      buf + (disp_first ? 0 : 1), &dscale,
@@ -90,6 +96,30 @@ int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *o
 		rigi_error_context("DAQ capture of nest %u (%.2f s)", r->nest->index, capture_s);
 	rig_capture_free(cap);
 	free(buf);
+	return ret;
+}
+
+static int sensor_ok(const char *what, const char *uri, int ret,
+		     const struct rig_sensor_reading *rd)
+{
+	if (ret < 0)
+		return ret;
+	if (rd->status != RIG_SENSOR_OK)
+		return rigi_fail(RIG_ERR_INSTRUMENT, "%s %s reports %s: check the sensor head, its "
+						     "cable and its power",
+				 what, uri, rig_sensor_status_name(rd->status));
+	return 0;
+}
+
+int rigi_sensors_ok(struct rigi_run *r)
+{
+	struct rig_sensor_reading rd = {0};
+	int ret = rig_displacement_read(r->disp, &rd);
+	ret = sensor_ok("displacement sensor", r->nest->displacement.uri, ret, &rd);
+	if (ret == 0) {
+		ret = rig_force_read(r->force, &rd);
+		ret = sensor_ok("force sensor", r->nest->force.uri, ret, &rd);
+	}
 	return ret;
 }
 

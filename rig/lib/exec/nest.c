@@ -9,15 +9,17 @@
 #include "core/core.h"
 #include "exec/exec.h"
 
+/* The pen first: if an instrument cannot be opened, the pen can still be
+ * made safe (a previous run may have left it running). */
 int rigi_nest_open(struct rigi_run *r)
 {
-	int ret = rig_daq_open(r->fx->daq.uri, &r->daq);
+	int ret = rig_dut_open(r->nest->dut_uri, &r->dut);
+	if (ret == 0)
+		ret = rig_daq_open(r->fx->daq.uri, &r->daq);
 	if (ret == 0)
 		ret = rig_displacement_open(r->nest->displacement.uri, &r->disp);
 	if (ret == 0)
 		ret = rig_force_open(r->nest->force.uri, &r->force);
-	if (ret == 0)
-		ret = rig_dut_open(r->nest->dut_uri, &r->dut);
 	return ret;
 }
 
@@ -63,9 +65,10 @@ int rigi_nest_make_safe(struct rigi_run *r, char *detail, size_t cap)
 			 rig_strerror(ret), rig_last_error());
 		return ret;
 	}
-	if (st.motor_on || st.mode != 0) {
-		snprintf(detail, cap, "pen reports motor %s, mode %s after SAFE",
-			 st.motor_on ? "on" : "off", st.mode ? "SERVICE" : "USER");
+	if (st.motor_on || st.mode != 0 || st.authenticated) {
+		snprintf(detail, cap, "pen reports motor %s, %s mode, session %s after SAFE",
+			 st.motor_on ? "on" : "off", st.mode ? "SERVICE" : "USER",
+			 st.authenticated ? "open" : "closed");
 		return RIG_ERR_DEVICE;
 	}
 	r->authenticated = 0;

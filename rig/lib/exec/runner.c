@@ -62,32 +62,14 @@ void rigi_result_from_error(struct rigi_run *r, struct rigi_step_result *res, in
 		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s: %s: %s", what, rig_strerror(err), detail);
 }
 
-static int sensor_fault(struct rigi_run *r, char *why, size_t cap)
-{
-	struct rig_sensor_reading rd;
-	int ret = rig_displacement_read(r->disp, &rd);
-	if (ret < 0 || rd.status != RIG_SENSOR_OK) {
-		snprintf(why, cap, "displacement sensor %s: %s", r->nest->displacement.uri,
-			 ret < 0 ? rig_last_error() : rig_sensor_status_name(rd.status));
-		return 1;
-	}
-	ret = rig_force_read(r->force, &rd);
-	if (ret < 0 || rd.status != RIG_SENSOR_OK) {
-		snprintf(why, cap, "force sensor %s: %s", r->nest->force.uri,
-			 ret < 0 ? rig_last_error() : rig_sensor_status_name(rd.status));
-		return 1;
-	}
-	return 0;
-}
-
 void rigi_explain_no_strokes(struct rigi_run *r, const struct rigi_sample *s, const char *what,
 			     struct rigi_step_result *res)
 {
 	char why[RIG_RECORD_REASON_MAX];
 	size_t skipped = s->an ? s->an->count[RIG_STROKE_SKIPPED] : 0;
-	if (sensor_fault(r, why, sizeof(why)))
+	if (rigi_sensors_ok(r) < 0)
 		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s: %s; the unit is not judged, retest",
-				what, why);
+				what, rig_last_error());
 	else if (pen_reports_fault(r, why, sizeof(why)))
 		rigi_result_set(res, RIG_OUTCOME_FAIL, "%s: the pen reports fault %s", what, why);
 	else if (skipped > s->n_accepted)
@@ -134,6 +116,14 @@ static int unit_faults(struct rigi_run *r, struct rigi_step_result *res)
 	return 1;
 }
 
+/* The serial names folders (reports/, calibrations/): no path tricks. */
+static int serial_is_safe(const char *s)
+{
+	size_t n = strlen(s);
+	return n > 0 && strcmp(s, ".") && strcmp(s, "..") &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
+}
+
 void rigi_step_identify(struct rigi_run *r, const struct rig_step *st,
 			struct rig_record_step *rs, struct rigi_step_result *res)
 {
@@ -143,6 +133,13 @@ void rigi_step_identify(struct rigi_run *r, const struct rig_step *st,
 	rigi_progress(r, st->name, 0, 0, "identifying the pen");
 	if (ret < 0) {
 		rigi_result_from_error(r, res, ret, "identify");
+		return;
+	}
+	if (!serial_is_safe(r->id.serial)) {
+		rigi_result_set(res, RIG_OUTCOME_ERROR,
+				"the pen reports serial '%s', which cannot name its records "
+				"(letters, digits, '-', '_', '.' only): check the pen's provisioning",
+				r->id.serial);
 		return;
 	}
 	r->have_id = 1;
@@ -193,8 +190,9 @@ void rigi_step_readiness(struct rigi_run *r, const struct rig_step *st,
 		return;
 	}
 	/* The pen must be still while the sensors are re-referenced. */
-	if (rig_dut_safe(r->dut) < 0) {
-		rigi_result_from_error(r, res, RIG_ERR_DEVICE, "stopping the pen before zeroing");
+	int ret = rig_dut_safe(r->dut);
+	if (ret < 0) {
+		rigi_result_from_error(r, res, ret, "stopping the pen before zeroing");
 		return;
 	}
 	if (rd->zero_sensors &&
@@ -242,8 +240,11 @@ static enum rig_outcome run_steps(struct rigi_run *r, char *reason, size_t cap)
 		struct rig_record_step *rs = NULL;
 		struct rigi_step_result res = {RIG_OUTCOME_ERROR, "step did not report"};
 		r->step_index = (unsigned)i;
-		if (rig_record_step_begin(r->rec, st->name, rig_step_type_name(st->type), &rs) < 0)
+		if (rig_record_step_begin(r->rec, st->name, rig_step_type_name(st->type), &rs) < 0) {
+			snprintf(reason, cap, "%s: cannot record the step: %s", st->name,
+				 rig_last_error());
 			return RIG_OUTCOME_ERROR;
+		}
 		if (rig_interrupted())
 			rigi_result_set(&res, RIG_OUTCOME_ABORTED, "interrupted by the operator");
 		else

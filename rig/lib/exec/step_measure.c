@@ -18,37 +18,42 @@ struct point {
 };
 
 /* Each depth at the middle speed level, then each speed level at the middle
- * depth (grid: every pair). Points are in increasing depth so that the
- * depth mechanism is always approached from below. */
-static size_t plan_points(const struct rigi_run *r, const struct rig_step_measure *m,
-			  struct point *pts, size_t cap)
+ * depth (grid: every pair), and the corner. Points are in increasing depth
+ * so that the depth mechanism is always approached from below. Returns the
+ * count, or a negative rig_err. */
+static int plan_points(const struct rigi_run *r, const struct rig_step_measure *m,
+		       struct point *pts, size_t cap)
 {
-	uint16_t depths[64], rates[8];
-	size_t nd = 0, nr = 0, n = 0;
+	uint16_t depths[RIGI_MAX_SETPOINTS], rates[RIGI_MAX_SETPOINTS];
+	int nd, nr;
+	size_t n = 0;
 
 	if (m->user_setpoints) {
-		for (unsigned d = r->id.depth_min_um; d <= r->id.depth_max_um && nd < 64;
-		     d += r->id.depth_step_um ? r->id.depth_step_um : 250)
-			depths[nd++] = (uint16_t)d;
-		for (unsigned i = 0; i < r->id.n_speed_levels && i < 8; i++)
-			rates[nr++] = r->id.speed_levels[i];
+		nd = rigi_user_depths(&r->id, depths, RIGI_MAX_SETPOINTS);
+		nr = rigi_user_rates(&r->id, rates, RIGI_MAX_SETPOINTS);
 	} else {
-		for (size_t i = 0; i < m->n_depths && nd < 64; i++)
-			depths[nd++] = m->depths_um[i];
-		for (size_t i = 0; i < m->n_rates && nr < 8; i++)
-			rates[nr++] = m->rates_spm[i];
+		nd = (int)(m->n_depths < RIGI_MAX_SETPOINTS ? m->n_depths : RIGI_MAX_SETPOINTS);
+		nr = (int)(m->n_rates < RIGI_MAX_SETPOINTS ? m->n_rates : RIGI_MAX_SETPOINTS);
+		for (int i = 0; i < nd; i++)
+			depths[i] = m->depths_um[i];
+		for (int i = 0; i < nr; i++)
+			rates[i] = m->rates_spm[i];
 	}
+	if (nd < 0 || nr < 0)
+		return nd < 0 ? nd : nr;
 	if (nd == 0 || nr == 0)
-		return 0;
+		return rigi_fail(RIG_ERR_ARG, "no setpoints to measure");
 	uint16_t mid_depth = depths[(nd - 1) / 2];
 	uint16_t mid_rate = rates[(nr - 1) / 2];
-	for (size_t i = 0; i < nd && n < cap; i++)
-		for (size_t j = 0; j < nr && n < cap; j++) {
+	for (int i = 0; i < nd; i++)
+		for (int j = 0; j < nr; j++) {
 			int on_depth_axis = rates[j] == mid_rate;
 			int on_rate_axis = depths[i] == mid_depth;
 			int corner = m->corner && i == nd - 1 && j == nr - 1;
 			if (!m->grid && !on_depth_axis && !on_rate_axis && !corner)
 				continue;
+			if (n == cap)
+				return rigi_fail(RIG_ERR_RANGE, "more than %zu points to measure", cap);
 			/* The corner (heaviest load) checks the depth and that the drive
 			 * copes; its rate is reported, since rates are specified at the
 			 * middle depth where the drive's sag was calibrated. */
@@ -56,31 +61,35 @@ static size_t plan_points(const struct rigi_run *r, const struct rig_step_measur
 						  m->grid || on_depth_axis || corner,
 						  m->grid || on_rate_axis};
 		}
-	return n;
+	return (int)n;
 }
 
-static void judge(struct rig_record_step *rs, struct rig_measurement *m,
-		  const struct rig_tolerance *tol, double *worst, double scale)
+/* Judge against the tolerance; a limit that cannot be formed is an ERROR
+ * measurement, never an unjudged one (unjudged ones do not count). */
+static int judge(struct rig_record_step *rs, struct rig_measurement *m,
+		 const struct rig_tolerance *tol, double *worst, double scale)
 {
 	struct rig_limit lim;
 	double e;
 	if (rig_limit_from_tolerance(tol, m->setpoint, m->unit, &lim) == 0)
 		rig_measurement_judge(m, &lim);
 	else
-		rig_measurement_judge(m, NULL);
+		rig_measurement_set_error(m, rig_last_error());
 	e = m->error * scale;
 	if (isfinite(e) && (isnan(*worst) || fabs(e) > fabs(*worst)))
 		*worst = e;
-	rig_record_step_add(rs, m);
+	return rig_record_step_add(rs, m);
 }
 
-/* Record the measurements of one point from its analysed sample. */
-static void record_point(struct rigi_run *r, const struct rig_step_measure *m,
-			 struct rig_record_step *rs, const struct point *p,
-			 const struct rig_analysis *an, double *worst_depth, double *worst_rate)
+/* Record the measurements of one point from its analysed sample; 0 or
+ * RIG_ERR_NOMEM (a verdict that cannot be recorded must not be lost). */
+static int record_point(struct rigi_run *r, const struct rig_step_measure *m,
+			struct rig_record_step *rs, const struct point *p,
+			const struct rig_analysis *an, double *worst_depth, double *worst_rate)
 {
 	struct rig_measurement meas;
 	char name[RIG_MEASUREMENT_NAME_MAX];
+	int ret = 0;
 
 	if (p->judge_depth) {
 		snprintf(name, sizeof(name), "protrusion@%uum/%uspm", p->depth_um, p->rate_spm);
@@ -88,14 +97,14 @@ static void record_point(struct rigi_run *r, const struct rig_step_measure *m,
 		meas.value = an->protrusion_um.mean;
 		meas.u_expanded = rigi_protrusion_u(r, an);
 		meas.n = (unsigned)an->protrusion_um.n;
-		judge(rs, &meas, &m->depth, worst_depth, 1.0);
+		ret |= judge(rs, &meas, &m->depth, worst_depth, 1.0);
 		snprintf(name, sizeof(name), "penetration@%uum/%uspm", p->depth_um, p->rate_spm);
 		rig_measurement_init(&meas, name, "penetration", "um", p->depth_um);
 		meas.value = an->penetration_um.n ? an->penetration_um.mean : NAN;
 		meas.u_expanded = an->penetration_um.n ? 2.0 * an->penetration_um.sem : NAN;
 		meas.n = (unsigned)an->penetration_um.n;
 		rig_measurement_judge(&meas, NULL);
-		rig_record_step_add(rs, &meas);
+		ret |= rig_record_step_add(rs, &meas);
 	}
 	if (p->judge_rate) {
 		double pct_scale = 100.0 / p->rate_spm;
@@ -104,20 +113,21 @@ static void record_point(struct rigi_run *r, const struct rig_step_measure *m,
 		meas.value = an->stroke_rate_hz.mean * 60.0;
 		meas.u_expanded = rigi_rate_u_spm(r, an);
 		meas.n = (unsigned)an->stroke_rate_hz.n;
-		judge(rs, &meas, &m->rate, worst_rate, pct_scale);
+		ret |= judge(rs, &meas, &m->rate, worst_rate, pct_scale);
 	}
+	return ret ? RIG_ERR_NOMEM : 0;
 }
 
 /* Start from the lowest code so that every setpoint is approached from
  * below, as the depth sweep was (backlash). Needs service mode, so only when
  * the line key is at hand; otherwise the first point may carry backlash. */
-static void approach_from_below(struct rigi_run *r, uint16_t rate_spm)
+static int approach_from_below(struct rigi_run *r)
 {
 	if (rigi_ensure_auth(r) == 0 && rig_dut_set_service(r->dut, r->id.code_min, 0) == 0)
-		return;
+		return 1;
 	RIGI_WARN("run", "cannot take up the backlash from below (%s); continuing",
 		  rig_last_error());
-	(void)rate_spm;
+	return 0;
 }
 
 static int measure_point(struct rigi_run *r, const struct rig_step *st, const struct point *p,
@@ -125,7 +135,9 @@ static int measure_point(struct rigi_run *r, const struct rig_step *st, const st
 {
 	uint16_t code, duty;
 	char why[256];
-	int ret = rig_dut_set_user(r->dut, p->depth_um, p->rate_spm, &code, &duty);
+	int ret;
+	*s = (struct rigi_sample){0};
+	ret = rig_dut_set_user(r->dut, p->depth_um, p->rate_spm, &code, &duty);
 	if (ret == 0)
 		ret = rig_dut_motor(r->dut, 1);
 	if (ret == 0)
@@ -214,12 +226,10 @@ static int measure_drift(struct rigi_run *r, const struct rig_step *st, const st
 {
 	struct rigi_sample s;
 	int ret;
-	approach_from_below(r, p->rate_spm);
+	approach_from_below(r);
 	ret = measure_point(r, st, p, &s, res);
-	if (ret == 0 && s.n_accepted < 3) {
-		rigi_result_set(res, RIG_OUTCOME_FAIL, "no strokes when repeating %u um", p->depth_um);
-		ret = -1;
-	}
+	if (ret == 0)
+		ret = check_strokes(r, st, p, &s, res);
 	if (ret == 0) {
 		*now_um = s.an->protrusion_um.mean;
 		*now_sem = s.an->protrusion_um.sem;
@@ -228,40 +238,50 @@ static int measure_drift(struct rigi_run *r, const struct rig_step *st, const st
 	return ret;
 }
 
-static enum rig_outcome judge_health(struct rigi_run *r, const struct rig_step *st,
-				     struct rig_record_step *rs, struct health *h,
-				     const struct point *first, char *why, size_t cap,
-				     struct rigi_step_result *res)
+/* The unit's health over the step: skipped strokes, puncture force (and that
+ * needles puncture at all), depth drift. Returns 0 with the outcome in *o
+ * and failures described in @p why, or -1 when a measurement for it failed
+ * (then @p res says why). */
+static int judge_health(struct rigi_run *r, const struct rig_step *st,
+			struct rig_record_step *rs, struct health *h, const struct point *first,
+			char *why, size_t cap, enum rig_outcome *o, struct rigi_step_result *res)
 {
 	const struct rig_step_measure *m = &st->u.measure;
-	enum rig_outcome o = RIG_OUTCOME_PASS;
 	double total = (double)(h->accepted + h->skipped);
 	struct rig_stats fs;
 
-	o = rig_outcome_combine(o, judge_max(rs, "skipped_strokes", "skipped", "%",
-					     total ? 100.0 * h->skipped / total : 0, 0,
-					     (unsigned)total, m->max_skipped_pct,
-					     "the pen skips strokes", why, cap));
-	if (m->max_puncture_force_mn > 0 && h->n_puncture &&
-	    rig_stats_compute(h->puncture_mn, h->n_puncture, &fs) == 0)
-		o = rig_outcome_combine(o, judge_max(rs, "puncture_force", "puncture_force", "mN",
-						     fs.median, 2.0 * 1.2533 * fs.sem,
-						     (unsigned)fs.n, m->max_puncture_force_mn,
-						     "bent or blunt needles", why, cap));
+	*o = judge_max(rs, "skipped_strokes", "skipped", "%",
+		       total ? 100.0 * h->skipped / total : 0, 0, (unsigned)total,
+		       m->max_skipped_pct, "the pen skips strokes", why, cap);
+	if (m->max_puncture_force_mn > 0 && h->n_puncture == 0) {
+		/* The force sensor was healthy at every capture (checked there). */
+		snprintf(why + strlen(why), cap - strlen(why),
+			 "%sFAIL no needle punctured the phantom at any setpoint: needles "
+			 "missing or blunt",
+			 why[0] ? "; " : "");
+		*o = RIG_OUTCOME_FAIL;
+	} else if (m->max_puncture_force_mn > 0 &&
+		   rig_stats_compute(h->puncture_mn, h->n_puncture, &fs) == 0) {
+		*o = rig_outcome_combine(*o, judge_max(rs, "puncture_force", "puncture_force", "mN",
+						       fs.median, 2.0 * 1.2533 * fs.sem,
+						       (unsigned)fs.n, m->max_puncture_force_mn,
+						       "bent or blunt needles", why, cap));
+	}
 	if (m->max_drift_um > 0) {
 		/* The sensor's calibration cancels in a difference of two readings
 		 * of the same sensor: only their scatter counts. */
 		double again = 0, sem = 0;
 		if (measure_drift(r, st, first, &again, &sem, res) < 0)
-			return res->outcome;
-		o = rig_outcome_combine(o, judge_max(rs, "depth_drift", "drift", "um",
-						     again - h->first_um,
-						     2.0 * sqrt(sem * sem + h->first_sem * h->first_sem), 2,
-						     m->max_drift_um,
-						     "the depth setting slips during use (detent)",
-						     why, cap));
+			return -1;
+		*o = rig_outcome_combine(*o, judge_max(rs, "depth_drift", "drift", "um",
+						       again - h->first_um,
+						       2.0 * sqrt(sem * sem +
+								  h->first_sem * h->first_sem),
+						       2, m->max_drift_um,
+						       "the depth setting slips during use (detent)",
+						       why, cap));
 	}
-	return o;
+	return 0;
 }
 
 /* Measure every point; 0, or -1 with @p res set. */
@@ -270,25 +290,49 @@ static int measure_points(struct rigi_run *r, const struct rig_step *st,
 			  struct health *h, double *worst_depth, double *worst_rate,
 			  struct rigi_step_result *res)
 {
-	approach_from_below(r, pts[0].rate_spm);
+	if (!approach_from_below(r))
+		rigi_progress(r, st->name, 0, (unsigned)n,
+			      "backlash not taken up: the first point may read high");
 	for (size_t i = 0; i < n; i++) {
 		struct rigi_sample s;
+		int ret;
 		rigi_progress(r, st->name, (unsigned)i, (unsigned)n, "%u um at %u spm",
 			      pts[i].depth_um, pts[i].rate_spm);
-		if (measure_point(r, st, &pts[i], &s, res) < 0 ||
-		    check_strokes(r, st, &pts[i], &s, res) < 0) {
-			rigi_sample_free(&s);
-			return -1;
+		ret = measure_point(r, st, &pts[i], &s, res);
+		if (ret == 0)
+			ret = check_strokes(r, st, &pts[i], &s, res);
+		if (ret == 0) {
+			if (i == 0) {
+				h->first_um = s.an->protrusion_um.mean;
+				h->first_sem = s.an->protrusion_um.sem;
+			}
+			health_add(h, s.an);
+			ret = record_point(r, &st->u.measure, rs, &pts[i], s.an, worst_depth,
+					   worst_rate);
+			if (ret < 0)
+				rigi_result_from_error(r, res, ret, "recording a measurement");
 		}
-		if (i == 0) {
-			h->first_um = s.an->protrusion_um.mean;
-			h->first_sem = s.an->protrusion_um.sem;
-		}
-		health_add(h, s.an);
-		record_point(r, &st->u.measure, rs, &pts[i], s.an, worst_depth, worst_rate);
 		rigi_sample_free(&s);
+		if (ret < 0)
+			return -1;
 	}
 	return 0;
+}
+
+/* The step's outcome: as left, the verdicts and the health together; as
+ * found, only health and errors decide (a drifted unit is flagged, and
+ * calibration is what fixes it). */
+static void conclude(struct rigi_step_result *res, int as_left, enum rig_outcome verdict,
+		     enum rig_outcome health, const char *why, double depth, double rate)
+{
+	enum rig_outcome o = rig_outcome_combine(health, as_left || verdict == RIG_OUTCOME_ERROR
+								 ? verdict
+								 : RIG_OUTCOME_PASS);
+	const char *flag = as_left ? ""
+		: verdict == RIG_OUTCOME_PASS ? "within the as-found limits: "
+					      : "DRIFTED beyond the as-found limits: ";
+	rigi_result_set(res, o, "%sworst depth error %+.1f um, worst rate error %+.2f %%%s%.300s",
+			flag, depth, rate, why[0] ? "; " : "", why);
 }
 
 void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
@@ -299,35 +343,22 @@ void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
 	struct health h = {0};
 	char why[RIG_RECORD_REASON_MAX] = "";
 	struct point pts[512];
-	size_t n = plan_points(r, &st->u.measure, pts, 512);
+	int n = plan_points(r, &st->u.measure, pts, 512);
 	enum rig_outcome verdict, health;
 
-	if (n == 0) {
-		rigi_result_set(res, RIG_OUTCOME_ERROR, "no setpoints to measure");
+	if (n <= 0) {
+		rigi_result_from_error(r, res, n ? n : RIG_ERR_ARG, "planning the setpoints");
 		return;
 	}
-	if (measure_points(r, st, rs, pts, n, &h, &worst_depth, &worst_rate, res) < 0)
+	if (measure_points(r, st, rs, pts, (size_t)n, &h, &worst_depth, &worst_rate, res) < 0)
 		goto out;
 	verdict = rig_measurements_outcome(rs->measurements, rs->n_measurements);
-	health = judge_health(r, st, rs, &h, &pts[0], why, sizeof(why), res);
-	if (health == RIG_OUTCOME_ERROR || health == RIG_OUTCOME_ABORTED)
+	if (judge_health(r, st, rs, &h, &pts[0], why, sizeof(why), &health, res) < 0)
 		goto out;
 	rig_dut_motor(r->dut, 0);
 	*(as_left ? &r->sum->as_left_depth_um : &r->sum->as_found_depth_um) = worst_depth;
 	*(as_left ? &r->sum->as_left_rate_pct : &r->sum->as_found_rate_pct) = worst_rate;
-	if (health != RIG_OUTCOME_PASS)
-		rigi_result_set(res, health, "%s", why);
-	else if (as_left)
-		rigi_result_set(res, verdict, "worst depth error %+.1f um, worst rate error %+.2f %%",
-				worst_depth, worst_rate);
-	else
-		/* As found, a unit beyond the limits has drifted: QA wants to know,
-		 * but calibration is what fixes it, so the step itself passes. */
-		rigi_result_set(res, RIG_OUTCOME_PASS,
-				"%s: worst depth error %+.1f um, worst rate error %+.2f %%",
-				verdict == RIG_OUTCOME_PASS ? "within the as-found limits"
-							    : "DRIFTED beyond the as-found limits",
-				worst_depth, worst_rate);
+	conclude(res, as_left, verdict, health, why, worst_depth, worst_rate);
 out:
 	free(h.puncture_mn);
 }

@@ -15,7 +15,9 @@ static int sweep_point(struct rigi_run *r, uint16_t code, uint16_t duty, double 
 		       unsigned settle_ms, struct rigi_sample *s, struct rigi_step_result *res)
 {
 	char what[64], why[256];
-	int ret = rig_dut_set_service(r->dut, code, duty);
+	int ret;
+	*s = (struct rigi_sample){0};
+	ret = rig_dut_set_service(r->dut, code, duty);
 	if (ret == 0)
 		ret = rig_dut_motor(r->dut, 1);
 	if (ret == 0)
@@ -72,7 +74,16 @@ void rigi_step_depth_sweep(struct rigi_run *r, const struct rig_step *st,
 			rigi_sample_free(&s);
 			return;
 		}
-		if (s.n_accepted >= 3) {
+		if (s.n_accepted < 3) {
+			/* The depth mechanism strokes at every code: a silent point is
+			 * a finding to explain, never a point to drop. */
+			char what[64];
+			snprintf(what, sizeof(what), "%zu strokes at code %u", s.n_accepted, sw->codes[i]);
+			rigi_explain_no_strokes(r, &s, what, res);
+			rigi_sample_free(&s);
+			return;
+		}
+		{
 			snprintf(name, sizeof(name), "protrusion@code%u", sw->codes[i]);
 			add_reported(rs, name, "protrusion", "um", sw->codes[i],
 				     s.an->protrusion_um.mean, rigi_protrusion_u(r, s.an),
@@ -80,18 +91,17 @@ void rigi_step_depth_sweep(struct rigi_run *r, const struct rig_step *st,
 			out->x[out->n] = sw->codes[i];
 			out->y[out->n++] = s.an->protrusion_um.mean;
 		}
-		int done = sw->stop_above_um && s.n_accepted >= 3 &&
-			   s.an->protrusion_um.mean > sw->stop_above_um;
+		int done = sw->stop_above_um && s.an->protrusion_um.mean > sw->stop_above_um;
 		rigi_sample_free(&s);
 		if (done)
 			break;
 	}
 	rig_dut_motor(r->dut, 0);
 	if (out->n < 4) {
-		rigi_result_set(res, RIG_OUTCOME_FAIL,
-				"the pen stroked at only %zu of %zu codes: the depth mechanism or "
-				"drive does not work",
-				out->n, sw->n_codes);
+		rigi_result_set(res, RIG_OUTCOME_ERROR,
+				"only %zu sweep points before the sweep ended (%zu codes, stop above "
+				"%u um): too few to fit; check the suite's codes",
+				out->n, sw->n_codes, sw->stop_above_um);
 		return;
 	}
 	rigi_result_set(res, RIG_OUTCOME_PASS, "%zu codes, protrusion %.0f..%.0f um", out->n,
@@ -100,19 +110,17 @@ void rigi_step_depth_sweep(struct rigi_run *r, const struct rig_step *st,
 
 /* The code of the middle user depth, read off the depth sweep by linear
  * interpolation, so that rates are calibrated under the load at which they
- * are checked; the suite's code when there is no sweep to read. */
-static uint16_t rate_sweep_code(const struct rigi_run *r, uint16_t suite_code)
+ * are checked; 0 when the sweep does not cover it. */
+static uint16_t rate_sweep_code(const struct rigi_run *r)
 {
 	const struct rigi_sweep *d = &r->depth_sweep;
-	unsigned n_depths = (r->id.depth_max_um - r->id.depth_min_um) /
-			    (r->id.depth_step_um ? r->id.depth_step_um : 250) + 1;
-	double target = r->id.depth_min_um + (double)((n_depths - 1) / 2) * r->id.depth_step_um;
+	double target = rigi_middle_depth(&r->id);
 	for (size_t i = 1; i < d->n; i++)
 		if (d->y[i - 1] <= target && target <= d->y[i] && d->y[i] > d->y[i - 1])
 			return (uint16_t)lround(d->x[i - 1] + (d->x[i] - d->x[i - 1]) *
 							      (target - d->y[i - 1]) /
 							      (d->y[i] - d->y[i - 1]));
-	return suite_code;
+	return 0;
 }
 
 void rigi_step_rate_sweep(struct rigi_run *r, const struct rig_step *st,
@@ -120,7 +128,7 @@ void rigi_step_rate_sweep(struct rigi_run *r, const struct rig_step *st,
 {
 	const struct rig_step_rate_sweep *sw = &st->u.rate_sweep;
 	struct rigi_sweep *out = &r->rate_sweep;
-	uint16_t code = sw->code ? sw->code : rate_sweep_code(r, 0);
+	uint16_t code = sw->code ? sw->code : rate_sweep_code(r);
 	int ret = rigi_ensure_auth(r);
 
 	out->n = 0;
@@ -128,9 +136,12 @@ void rigi_step_rate_sweep(struct rigi_run *r, const struct rig_step *st,
 		rigi_result_from_error(r, res, ret, "authentication for service mode");
 		return;
 	}
-	if (!sw->code && !code) {
-		rigi_result_set(res, RIG_OUTCOME_ERROR, "rate sweep code 'auto' needs a depth sweep "
-							"covering the middle user depth first");
+	if (!code) {
+		rigi_result_set(res, RIG_OUTCOME_ERROR,
+				"the rate sweep runs at the code of the middle user depth (%u um), "
+				"but no depth sweep before it covers that depth; give the step a "
+				"code",
+				rigi_middle_depth(&r->id));
 		return;
 	}
 	r->rate_sweep_code = code;
@@ -143,7 +154,17 @@ void rigi_step_rate_sweep(struct rigi_run *r, const struct rig_step *st,
 			rigi_sample_free(&s);
 			return;
 		}
-		/* Below the drive's dead band the motor does not turn: no point. */
+		/* Below the drive's dead band the motor does not turn: duties before
+		 * the first that strokes are left out; a silent duty after it is a
+		 * finding to explain. */
+		if (s.n_accepted < 3 && out->n > 0) {
+			char what[64];
+			snprintf(what, sizeof(what), "%zu strokes at duty %u", s.n_accepted,
+				 sw->duties[i]);
+			rigi_explain_no_strokes(r, &s, what, res);
+			rigi_sample_free(&s);
+			return;
+		}
 		if (s.n_accepted >= 3) {
 			snprintf(name, sizeof(name), "rate@duty%u", sw->duties[i]);
 			add_reported(rs, name, "rate", "spm", sw->duties[i],
@@ -156,9 +177,11 @@ void rigi_step_rate_sweep(struct rigi_run *r, const struct rig_step *st,
 	}
 	rig_dut_motor(r->dut, 0);
 	if (out->n < 4) {
-		rigi_result_set(res, RIG_OUTCOME_FAIL,
-				"the motor ran at only %zu of %zu duties: the drive does not work",
-				out->n, sw->n_duties);
+		struct rigi_sample none = {0};
+		char what[96];
+		snprintf(what, sizeof(what), "the motor stroked at only %zu of %zu duties", out->n,
+			 sw->n_duties);
+		rigi_explain_no_strokes(r, &none, what, res);
 		return;
 	}
 	rigi_result_set(res, RIG_OUTCOME_PASS, "%zu duties at code %u, %.0f..%.0f strokes/min",

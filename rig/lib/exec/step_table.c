@@ -47,28 +47,36 @@ static void record_fit(struct rig_record_step *rs, const char *what, const char 
 	rig_record_step_add(rs, &m);
 }
 
-static size_t depth_setpoints(const struct rigi_run *r, double *sp, size_t cap)
+/* Knot setpoints: every user depth; every speed level, plus rate_min and
+ * rate_max when they are not levels (the pen requires the table to cover
+ * its whole user range). Count, or a negative rig_err. */
+static int depth_setpoints(const struct rigi_run *r, double *sp, size_t cap)
 {
-	size_t n = 0;
-	unsigned step = r->id.depth_step_um ? r->id.depth_step_um : 250;
-	for (unsigned d = r->id.depth_min_um; d <= r->id.depth_max_um && n < cap; d += step)
-		sp[n++] = d;
-	if (n && sp[n - 1] < r->id.depth_max_um && n < cap)
-		sp[n++] = r->id.depth_max_um;
+	uint16_t d[RIGI_MAX_SETPOINTS];
+	int n = rigi_user_depths(&r->id, d, cap < RIGI_MAX_SETPOINTS ? cap : RIGI_MAX_SETPOINTS);
+	for (int i = 0; i < n; i++)
+		sp[i] = d[i];
 	return n;
 }
 
-static size_t rate_setpoints(const struct rigi_run *r, double *sp, size_t cap)
+static int rate_setpoints(const struct rigi_run *r, double *sp, size_t cap)
 {
-	size_t n = 0;
-	if (r->id.n_speed_levels == 0 || r->id.speed_levels[0] > r->id.rate_min_spm)
+	uint16_t lv[RIGI_MAX_SETPOINTS];
+	int nl = rigi_user_rates(&r->id, lv, RIGI_MAX_SETPOINTS);
+	size_t n = 0, need;
+	if (nl < 0)
+		return nl;
+	need = (size_t)nl + (lv[0] > r->id.rate_min_spm) + (lv[nl - 1] < r->id.rate_max_spm);
+	if (need > cap)
+		return rigi_fail(RIG_ERR_RANGE, "pen %s: %zu rate knots needed, the table holds %zu",
+				 r->id.serial, need, cap);
+	if (lv[0] > r->id.rate_min_spm)
 		sp[n++] = r->id.rate_min_spm;
-	for (unsigned i = 0; i < r->id.n_speed_levels && n < cap; i++)
-		if (!n || r->id.speed_levels[i] > sp[n - 1])
-			sp[n++] = r->id.speed_levels[i];
-	if (sp[n - 1] < r->id.rate_max_spm && n < cap)
+	for (int i = 0; i < nl; i++)
+		sp[n++] = lv[i];
+	if (lv[nl - 1] < r->id.rate_max_spm)
 		sp[n++] = r->id.rate_max_spm;
-	return n;
+	return (int)n;
 }
 
 void rigi_step_fit(struct rigi_run *r, const struct rig_step *st, struct rig_record_step *rs,
@@ -77,8 +85,11 @@ void rigi_step_fit(struct rigi_run *r, const struct rig_step *st, struct rig_rec
 	double dsp[RIG_CAL_TABLE_MAX_KNOTS], rsp[RIG_CAL_TABLE_MAX_KNOTS];
 	struct rig_knot dk[RIG_CAL_TABLE_MAX_KNOTS], rk[RIG_CAL_TABLE_MAX_KNOTS];
 	struct rig_curve_info dinfo, rinfo;
-	size_t nd = depth_setpoints(r, dsp, r->id.table_max_knots);
-	size_t nr = rate_setpoints(r, rsp, r->id.table_max_knots);
+	/* The pen's declared capacity, but never more than the format holds. */
+	size_t cap = r->id.table_max_knots < RIG_CAL_TABLE_MAX_KNOTS ? r->id.table_max_knots
+								    : RIG_CAL_TABLE_MAX_KNOTS;
+	int nd = depth_setpoints(r, dsp, cap);
+	int nr = rate_setpoints(r, rsp, cap);
 	struct rig_knot_limits dlim = {"depth", "code", r->id.code_min, r->id.code_max,
 				       r->id.table_max_knots};
 	struct rig_knot_limits rlim = {"rate", "duty", r->id.duty_min, r->id.duty_max,
@@ -87,13 +98,29 @@ void rigi_step_fit(struct rigi_run *r, const struct rig_step *st, struct rig_rec
 
 	rigi_progress(r, st->name, 0, 0, "fitting %zu depth and %zu rate points",
 		      r->depth_sweep.n, r->rate_sweep.n);
-	ret = fit_curve(&r->depth_sweep, st->u.fit.max_degree, dsp, nd, &dlim, dk, &dinfo);
+	if (nd < 2 || nr < 2) {
+		rigi_result_from_error(r, res, nd < 0 ? nd : nr < 0 ? nr : RIG_ERR_RANGE,
+				       "the pen's setpoints do not fit a table");
+		return;
+	}
+	if (r->depth_sweep.n < 4 || r->rate_sweep.n < 4) {
+		rigi_result_set(res, RIG_OUTCOME_ERROR, "fit needs a depth sweep and a rate sweep "
+							"first (the suite has %s)",
+				r->depth_sweep.n < 4 ? "no depth sweep" : "no rate sweep");
+		return;
+	}
+	ret = fit_curve(&r->depth_sweep, st->u.fit.max_degree, dsp, (size_t)nd, &dlim, dk, &dinfo);
 	if (ret == 0)
-		ret = fit_curve(&r->rate_sweep, st->u.fit.max_degree, rsp, nr, &rlim, rk, &rinfo);
-	if (ret < 0) {
+		ret = fit_curve(&r->rate_sweep, st->u.fit.max_degree, rsp, (size_t)nr, &rlim, rk,
+				&rinfo);
+	if (ret == RIG_ERR_RANGE || ret == RIG_ERR_FORMAT) {
 		/* The unit cannot reach its declared range, or its curve is not
 		 * monotone: that is the unit's failure, not the station's. */
 		rigi_result_set(res, RIG_OUTCOME_FAIL, "no valid table: %s", rig_last_error());
+		return;
+	}
+	if (ret < 0) {
+		rigi_result_from_error(r, res, ret, "fit");
 		return;
 	}
 	record_fit(rs, "depth", "um", &dinfo);
@@ -103,9 +130,9 @@ void rigi_step_fit(struct rigi_run *r, const struct rig_step *st, struct rig_rec
 	r->table.created = (uint64_t)rig_wall_time_s();
 	r->table.n_depth = (uint8_t)nd;
 	r->table.n_rate = (uint8_t)nr;
-	for (size_t i = 0; i < nd; i++)
+	for (int i = 0; i < nd; i++)
 		r->table.depth[i] = (struct rig_cal_depth_knot){(uint16_t)dsp[i], (uint16_t)dk[i].value};
-	for (size_t i = 0; i < nr; i++)
+	for (int i = 0; i < nr; i++)
 		r->table.rate[i] = (struct rig_cal_rate_knot){(uint16_t)rsp[i], (uint16_t)rk[i].value};
 	r->have_table = 1;
 	rigi_result_set(res, RIG_OUTCOME_PASS,
@@ -159,7 +186,9 @@ void rigi_step_write_table(struct rigi_run *r, const struct rig_step *st,
 	if (ret == 0)
 		ret = rig_cal_table_encode(&r->table, r->key, r->blob, sizeof(r->blob), &r->blob_len);
 	if (ret == 0 && (ret = rig_cal_table_check(&r->table, &r->id, &ds)) < 0) {
-		rigi_result_set(res, RIG_OUTCOME_FAIL, "table refused before sending: %s",
+		/* The fit already checked bounds and monotonicity: a table the pen
+		 * would refuse now points at the rig, not the unit. */
+		rigi_result_set(res, RIG_OUTCOME_ERROR, "table refused before sending: %s",
 				rig_last_error());
 		return;
 	}
