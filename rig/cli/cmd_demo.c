@@ -3,19 +3,16 @@
  * reaches the demo, which first makes the pen safe), calibrates N units one
  * after another through the calibrate suite, prints a line per unit, and
  * stops the simulator on every exit path. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +24,10 @@
 #include "cli.h"
 
 extern char **environ;
+
+/* With a lockstep clock the station never waits for real time: the
+ * runner's settling waits shrink to nothing. */
+#define LOCKSTEP_TIME_SCALE 1000.0
 
 struct demo_args {
 	unsigned units, nests;
@@ -109,27 +110,14 @@ static int parse_demo_args(int argc, char **argv, struct demo_args *a)
 	return 0;
 }
 
-static unsigned short pick_port(void)
+/* Start `rig sim` in its own process group (Ctrl-C reaches the demo, which
+ * makes the pen safe first), on any free port, output to DIR/sim.log; it
+ * stops by itself if the demo dies. */
+static pid_t spawn_sim(const struct demo_args *a, const char *dir)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET};
-	socklen_t len = sizeof(addr);
-	unsigned short port = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
-		port = ntohs(addr.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-/* Start `rig sim` in its own process group, output to DIR/sim.log. */
-static pid_t spawn_sim(const struct demo_args *a, const char *dir, unsigned short port)
-{
-	char nests[16], seed[32], speed[32], ports[16], log[600];
-	char *argv[] = {"rig", "sim", "--state-dir", (char *)dir, "--port", ports, "--nests",
-			nests, "--seed", seed, "--speed", speed,
+	char nests[16], seed[32], speed[32], parent[32], log[600];
+	char *argv[] = {"rig", "sim", "--state-dir", (char *)dir, "--port", "0", "--parent",
+			parent, "--nests", nests, "--seed", seed, "--speed", speed,
 			a->lockstep ? "--lockstep" : NULL, NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -138,7 +126,7 @@ static pid_t spawn_sim(const struct demo_args *a, const char *dir, unsigned shor
 	snprintf(nests, sizeof(nests), "%u", a->nests);
 	snprintf(seed, sizeof(seed), "%lu", a->seed);
 	snprintf(speed, sizeof(speed), "%g", a->speed);
-	snprintf(ports, sizeof(ports), "%u", port);
+	snprintf(parent, sizeof(parent), "%ld", (long)getpid());
 	snprintf(log, sizeof(log), "%s/sim.log", dir);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -153,16 +141,22 @@ static pid_t spawn_sim(const struct demo_args *a, const char *dir, unsigned shor
 	return pid;
 }
 
-static int wait_for_sim(pid_t pid, const char *dir)
+/* Wait until the simulator answers; returns its Modbus port, or -1 (and
+ * *pid = -1 when it already exited and was reaped). */
+static int wait_for_sim(pid_t *pid, const char *dir)
 {
-	char path[600], reply[256];
+	char path[600], reply[512] = "";
 	snprintf(path, sizeof(path), "%s/control.sock", dir);
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 100 && !rig_interrupted(); i++) {
 		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid)
+		if (waitpid(*pid, &status, WNOHANG) == *pid) {
+			*pid = -1;
 			return -1;
-		if (rig_sim_control_remote(path, "status", reply, sizeof(reply)) == 0)
-			return 0;
+		}
+		if (rig_sim_control_remote(path, "status", reply, sizeof(reply)) == 0) {
+			const char *p = strstr(reply, "port=");
+			return p ? atoi(p + 5) : -1;
+		}
 		rig_sleep_ns(50000000);
 	}
 	return -1;
@@ -175,7 +169,8 @@ static void stop_sim(pid_t pid)
 		return;
 	kill(pid, SIGTERM);
 	for (int i = 0; i < 100; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid || (w < 0 && errno == ECHILD))
 			return;
 		rig_sleep_ns(20000000);
 	}
@@ -194,12 +189,13 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 /* Put a new pen into its nest, as an operator would. */
 static int load_unit(const char *dir, unsigned nest, const char *serial, const char *failure)
 {
-	char path[600], line[128], reply[512];
+	char path[600], line[128], reply[512] = "";
 	snprintf(path, sizeof(path), "%s/control.sock", dir);
 	snprintf(line, sizeof(line), "load %u %s%s%s", nest, serial, failure ? " " : "",
 		 failure ? failure : "");
 	if (rig_sim_control_remote(path, line, reply, sizeof(reply)) != 0) {
-		fprintf(stderr, "rig demo: simulator refused '%s': %s\n", line, reply);
+		fprintf(stderr, "rig demo: simulator refused '%s': %s\n", line,
+			reply[0] ? reply : rig_last_error());
 		return -1;
 	}
 	return 0;
@@ -231,19 +227,21 @@ static void *run_nest(void *arg)
 			.fixture = j->fx, .suite = j->suite, .nest = j->nest,
 			.reports_dir = a->reports, .calibrations_dir = a->calibrations,
 			.simulated = 1, .seed = a->seed,
-			.time_scale = a->lockstep ? 1000.0 : a->speed,
+				.time_scale = a->lockstep ? LOCKSTEP_TIME_SCALE : a->speed,
 			.progress = a->nests == 1 ? cli_print_progress : NULL, .progress_user = label,
 		};
 		snprintf(serial, sizeof(serial), "MN1-%06u", (unsigned)((a->seed % 1000) * 1000 + u + 1));
 		snprintf(label, sizeof(label), "[%u/%u] %s", u + 1, a->units, serial);
 		int ret = load_unit(j->dir, j->nest, serial, u < 64 ? a->failures[u] : NULL);
-		if (ret == 0)
-			ret = rig_run_unit(&opt, &sum);
-		pthread_mutex_lock(&print_lock);
-		if (ret < 0) {
+		if (ret == 0 && (ret = rig_run_unit(&opt, &sum)) < 0) {
+			pthread_mutex_lock(&print_lock);
 			cli_progress_done();
 			fprintf(stderr, "rig demo: nest %u, %s: no record: %s\n", j->nest, serial,
 				rig_last_error());
+			pthread_mutex_unlock(&print_lock);
+		}
+		pthread_mutex_lock(&print_lock);
+		if (ret < 0) {
 			j->worst = RIG_OUTCOME_ERROR;
 		} else {
 			if (a->nests > 1)
@@ -307,38 +305,41 @@ int cmd_demo(int argc, char **argv)
 	struct rig_fixture *fx = NULL;
 	struct rig_suite *suite = NULL;
 	char dir[] = "/tmp/rig-demo-XXXXXX";
-	unsigned short port;
+	int port = -1;
 	pid_t pid = -1;
 	int ret = parse_demo_args(argc, argv, &a);
 
 	if (ret != 0)
 		return ret > 0 ? RIG_EXIT_OK : RIG_EXIT_USAGE;
 	rig_install_interrupt_handlers();
-	port = pick_port();
-	if (!mkdtemp(dir) || port == 0) {
-		fprintf(stderr, "rig demo: cannot create a state directory or find a free port\n");
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "rig demo: cannot create a state directory in /tmp: %s\n",
+			strerror(errno));
 		return RIG_EXIT_STATION;
 	}
-	ret = load_files(&a, dir, port, &fx, &suite);
-	if (ret == 0) {
-		pid = spawn_sim(&a, dir, port);
-		if (pid < 0 || wait_for_sim(pid, dir) < 0) {
-			fprintf(stderr, "rig demo: the simulator did not start (see %s/sim.log)\n", dir);
-			ret = RIG_EXIT_STATION;
-		}
+	pid = spawn_sim(&a, dir);
+	if (pid > 0)
+		port = wait_for_sim(&pid, dir);
+	if (port <= 0) {
+		fprintf(stderr, "rig demo: the simulator did not start; its log is %s/sim.log\n", dir);
+		stop_sim(pid);
+		return RIG_EXIT_STATION;
 	}
+	ret = load_files(&a, dir, (unsigned short)port, &fx, &suite);
 	if (ret == 0) {
 		char clock[32];
 		snprintf(clock, sizeof(clock), a.lockstep ? "lockstep clock" : "speed x%g", a.speed);
-		printf("simulated station: %u nest(s), seed %lu, %s, Modbus on 127.0.0.1:%u\n"
+		printf("simulated station: %u nest(s), seed %lu, %s, Modbus on 127.0.0.1:%d\n"
 		       "calibrating %u unit(s) with %s\n\n",
 		       a.nests, a.seed, clock, port, a.units, a.suite);
 		printf("per unit: worst depth error and worst rate error, as found and as left\n");
 		ret = cli_exit_for_outcome(run_units(&a, dir, fx, suite));
 	}
 	stop_sim(pid);
-	if (!a.keep)
+	if (!a.keep && ret != RIG_EXIT_STATION)
 		nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	else
+		fprintf(stderr, "rig demo: simulator state and log kept in %s\n", dir);
 	rig_suite_free(suite);
 	rig_fixture_free(fx);
 	return ret;

@@ -56,7 +56,17 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 		switch (c) {
 		case 'f': a->fixture = optarg; break;
 		case 's': a->suite = optarg; break;
-		case 'n': a->opt.nest = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'n': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || v > 64) {
+				fprintf(stderr, "rig run: --nest expects a nest index, got '%s'\n",
+					optarg);
+				return -1;
+			}
+			a->opt.nest = (unsigned)v;
+			break;
+		}
 		case 'v':
 			if (a->n_vars == MAX_VARS || !strchr(optarg, '=')) {
 				fprintf(stderr, "rig run: --var expects NAME=VALUE (at most %d)\n",
@@ -69,7 +79,17 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 		case 'o': a->opt.operator_name = optarg; break;
 		case 'r': a->opt.reports_dir = optarg; break;
 		case 'c': a->opt.calibrations_dir = optarg; break;
-		case 't': a->opt.time_scale = strtod(optarg, NULL); break;
+		case 't': {
+			char *end;
+			a->opt.time_scale = strtod(optarg, &end);
+			if (end == optarg || *end || !(a->opt.time_scale >= 0.01) ||
+			    a->opt.time_scale > 1e6) {
+				fprintf(stderr, "rig run: --time-scale expects 0.01..1e6, got '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		}
 		case 'h': run_usage(stdout); return 1;
 		default: run_usage(stderr); return -1;
 		}
@@ -111,7 +131,7 @@ int cmd_run(int argc, char **argv)
 			printf("table:  %s\n", sum.table_path);
 		ret = cli_exit_for_outcome(sum.outcome);
 	} else {
-		ret = cli_report_error("run record could not be written", ret);
+		ret = cli_report_error("run", ret);
 	}
 	rig_suite_free(suite);
 	rig_fixture_free(fx);

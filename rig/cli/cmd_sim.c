@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rig/rig.h>
 #include <rig/sim.h>
@@ -33,6 +34,7 @@ static void sim_usage(FILE *out)
 		"  --failure NEST=MODE build nest's pen with a failure mode: bent-needle,\n"
 		"                      missing-needle, skipped-strokes, stall,\n"
 		"                      cartridge-not-seated, detent-slip\n"
+		"  --parent PID        stop when process PID ends (used by rig demo)\n"
 		"  --fault 'KIND ARGS' inject a fault at start (control language, docs/sim.md),\n"
 		"                      e.g. --fault 'modbus-late 300'; repeatable\n\n"
 		"'rig sim ctl' commands: status, load, unload, truth, power-cycle, fault, stop\n"
@@ -64,6 +66,8 @@ static int parse_number(const char *opt, const char *arg, double lo, double hi, 
 	return 0;
 }
 
+static long parent_pid; /* --parent: stop when it is gone */
+
 static int parse_sim_options(int argc, char **argv, struct rig_sim_config *cfg,
 			     const char **faults, int *n_faults)
 {
@@ -73,7 +77,7 @@ static int parse_sim_options(int argc, char **argv, struct rig_sim_config *cfg,
 		{"port", required_argument, 0, 'p'},   {"state-dir", required_argument, 0, 'd'},
 		{"key", required_argument, 0, 'K'},    {"serial-base", required_argument, 0, 'b'},
 		{"failure", required_argument, 0, 'f'}, {"fault", required_argument, 0, 'F'},
-		{"lockstep", no_argument, 0, 'L'},
+		{"lockstep", no_argument, 0, 'L'},    {"parent", required_argument, 0, 'P'},
 		{"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
 	double v;
 	int c;
@@ -93,9 +97,16 @@ static int parse_sim_options(int argc, char **argv, struct rig_sim_config *cfg,
 		case 'b': if (parse_number("--serial-base", optarg, 0, 999999, &v)) return -1;
 			cfg->serial_base = (unsigned)v; break;
 		case 'f': if (parse_failure(cfg, optarg)) return -1; break;
-		case 'F': if (*n_faults == MAX_FAULTS) return -1;
-			faults[(*n_faults)++] = optarg; break;
+		case 'F':
+			if (*n_faults == MAX_FAULTS) {
+				fprintf(stderr, "rig sim: at most %d --fault options\n", MAX_FAULTS);
+				return -1;
+			}
+			faults[(*n_faults)++] = optarg;
+			break;
 		case 'L': cfg->lockstep = 1; break;
+		case 'P': if (parse_number("--parent", optarg, 1, 4194304, &v)) return -1;
+			parent_pid = (long)v; break;
 		case 'h': sim_usage(stdout); return 1;
 		default: sim_usage(stderr); return -1;
 		}
@@ -131,7 +142,7 @@ static int run_ctl(int argc, char **argv)
 	const char *dir = rig_sim_default_state_dir();
 	char line[512] = "";
 	char path[600];
-	char reply[2048];
+	char reply[2048] = "";
 	int i = 1;
 	int ret;
 
@@ -143,12 +154,18 @@ static int run_ctl(int argc, char **argv)
 		sim_usage(i >= argc ? stderr : stdout);
 		return i >= argc ? RIG_EXIT_USAGE : RIG_EXIT_OK;
 	}
-	for (size_t pos = 0; i < argc; i++)
-		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "%s%s", pos ? " " : "",
-					argv[i]);
+	for (size_t pos = 0; i < argc; i++) {
+		int n = snprintf(line + pos, sizeof(line) - pos, "%s%s", pos ? " " : "", argv[i]);
+		if (n < 0 || (size_t)n >= sizeof(line) - pos) {
+			fprintf(stderr, "rig sim ctl: command longer than %zu characters\n",
+				sizeof(line) - 1);
+			return RIG_EXIT_USAGE;
+		}
+		pos += (size_t)n;
+	}
 	snprintf(path, sizeof(path), "%s/control.sock", dir);
 	ret = rig_sim_control_remote(path, line, reply, sizeof(reply));
-	if (ret == RIG_ERR_ARG) {
+	if (ret == RIG_ERR_ARG && reply[0]) {
 		fprintf(stderr, "rig sim ctl: %s\n", reply);
 		return RIG_EXIT_USAGE;
 	}
@@ -186,7 +203,9 @@ int cmd_sim(int argc, char **argv)
 		}
 	}
 	print_station(sim, &cfg);
-	while (!rig_interrupted() && !rig_sim_stop_requested(sim))
+	/* A parent that died (crashed demo) takes its simulator with it. */
+	while (!rig_interrupted() && !rig_sim_stop_requested(sim) &&
+	       (!parent_pid || (long)getppid() == parent_pid))
 		rig_sleep_ns(100000000LL);
 	rig_sim_stop(sim);
 	printf("simulated station stopped\n");

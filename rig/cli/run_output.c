@@ -51,6 +51,9 @@ void cli_print_summary(FILE *out, const struct rig_run_summary *s)
 		alr, rig_outcome_name(s->outcome));
 	if (s->outcome != RIG_OUTCOME_PASS)
 		fprintf(out, "             reason: %s\n", s->reason);
+	if (!s->safe_state_confirmed)
+		fprintf(out, "             WARNING: the pen's safe state was NOT confirmed (%s)\n",
+			s->safe_state_detail);
 	fflush(out);
 }
 

@@ -82,6 +82,16 @@ int rigi_sim_control_serve(struct rig_sim *sim)
 	ret = unix_address(sim->control_path, &addr);
 	if (ret < 0)
 		return ret;
+	/* A socket file left by a dead simulator is replaced; a live one is not. */
+	{
+		char reply[64];
+		if (rig_sim_control_remote(sim->control_path, "help", reply, sizeof(reply)) == 0)
+			return rigi_fail(RIG_ERR_BUSY,
+					 "another simulator is running with state directory %s; "
+					 "stop it or give --state-dir another directory",
+					 sim->state_dir);
+		rig_clear_error();
+	}
 	unlink(sim->control_path);
 	sim->control_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (sim->control_fd < 0 ||

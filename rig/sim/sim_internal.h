@@ -4,6 +4,7 @@
 #define SIM_SIM_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <rig/sim.h>
@@ -33,8 +34,8 @@ struct rig_sim {
 	pthread_mutex_t lock;              /* serialises control commands */
 	pthread_t control_thread;
 	int control_fd;                    /* listening socket, -1 when none */
-	int control_running;
-	volatile int stop_requested;
+	atomic_int control_running;        /* read by the control thread */
+	atomic_int stop_requested;         /* set by the control thread */
 };
 
 /** Replace nest @p nest's pen by a new one (serial, failure name or NULL).

@@ -147,6 +147,7 @@ static const struct bad_case bad_suites[] = {
 	{"bad_suite_not_increasing.yaml", 12, 39,
 	 "'depth_um[2]': expected a value above the previous one (1500), found 1000"},
 	{"bad_suite_order.yaml", 24, 5, "expected a 'fit' step before 'write_table'"},
+	{"bad_suite_no_as_left.yaml", 26, 5, "expected an 'as_left' step after 'write_table'"},
 	{"bad_suite_first_step.yaml", 8, 5, "expected 'identify' as the first step"},
 	{"bad_suite_no_readiness.yaml", 9, 5, "expected a 'readiness' step before 'as_found'"},
 	{"bad_suite_tolerance.yaml", 31, 13,

@@ -11,7 +11,7 @@
 /** Version string of librig ("0.1.0"). */
 const char *rig_version(void);
 
-/** Install SIGINT/SIGTERM handlers that set a flag every blocking librig
+/** Install SIGINT/SIGTERM/SIGHUP handlers that set a flag every blocking librig
  *  call checks; after it is set they return RIG_ERR_INTERRUPTED. */
 void rig_install_interrupt_handlers(void);
 

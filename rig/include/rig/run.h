@@ -55,6 +55,7 @@ struct rig_run_summary {
 	double as_found_depth_um, as_left_depth_um;
 	double as_found_rate_pct, as_left_rate_pct;
 	int safe_state_confirmed;
+	char safe_state_detail[256];  /* how it was confirmed, or why it could not be */
 	/* Station time the steps physically needed: capture durations plus
 	 * settling waits, in the station's seconds (for overhead figures). */
 	double physical_s;

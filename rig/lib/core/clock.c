@@ -48,6 +48,7 @@ void rig_install_interrupt_handlers(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* terminal closed: stop as cleanly as on Ctrl-C */
 	signal(SIGPIPE, SIG_IGN);
 }
 

@@ -284,6 +284,7 @@ static void finish(struct rigi_run *r, enum rig_outcome outcome, const char *rea
 	int safe = rigi_nest_make_safe(r, detail, sizeof(detail)) == 0;
 	rig_record_set_safe_state(r->rec, safe, detail);
 	r->sum->safe_state_confirmed = safe;
+	snprintf(r->sum->safe_state_detail, sizeof(r->sum->safe_state_detail), "%s", detail);
 	rig_record_finish(r->rec, outcome, reason);
 	r->sum->outcome = r->rec->outcome;
 	snprintf(r->sum->reason, sizeof(r->sum->reason), "%s", r->rec->reason);

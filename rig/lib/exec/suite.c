@@ -429,12 +429,19 @@ static int check_order(const struct rigi_cfg *cfg, const struct rig_suite *s)
 		if (st->type == RIG_STEP_AS_FOUND && seen_before(s, i, RIG_STEP_WRITE_TABLE))
 			return step_fail(cfg, st, "expected '%s' before 'write_table' (it measures the "
 					 "unit as found)", name);
-		if (st->type == RIG_STEP_FIT && !seen_before(s, i, RIG_STEP_DEPTH_SWEEP) &&
-		    !seen_before(s, i, RIG_STEP_RATE_SWEEP))
-			return step_fail(cfg, st, "expected a 'depth_sweep' or 'rate_sweep' step "
-					 "before '%s'", name);
+		if (st->type == RIG_STEP_FIT && (!seen_before(s, i, RIG_STEP_DEPTH_SWEEP) ||
+						 !seen_before(s, i, RIG_STEP_RATE_SWEEP)))
+			return step_fail(cfg, st, "expected a 'depth_sweep' and a 'rate_sweep' step "
+					 "before '%s' (a table holds both curves)", name);
 		if (st->type == RIG_STEP_WRITE_TABLE && !seen_before(s, i, RIG_STEP_FIT))
 			return step_fail(cfg, st, "expected a 'fit' step before '%s'", name);
+		/* A unit whose table changed is judged as left, never on the sweep. */
+		if (st->type == RIG_STEP_WRITE_TABLE && !seen_before(s, s->n_steps, RIG_STEP_AS_LEFT))
+			return step_fail(cfg, st, "expected an 'as_left' step after '%s' (a unit with "
+					 "a new table must be measured again)", name);
+		if (st->type == RIG_STEP_AS_LEFT && seen_before(s, s->n_steps, RIG_STEP_WRITE_TABLE) &&
+		    !seen_before(s, i, RIG_STEP_WRITE_TABLE))
+			return step_fail(cfg, st, "expected '%s' after 'write_table'", name);
 		if (st->type == RIG_STEP_READ_BACK && !seen_before(s, i, RIG_STEP_WRITE_TABLE))
 			return step_fail(cfg, st, "expected a 'write_table' step before '%s'", name);
 	}
