@@ -178,7 +178,8 @@ static void failure_modes_never_pass(void **state)
 		snprintf(serial, sizeof(serial), "MN1-%06u", 700 + (unsigned)i);
 		run_unit(w, serial, cases[i].mode, &sum);
 		printf("  %-22s %s: %s\n", cases[i].mode, rig_outcome_name(sum.outcome), sum.reason);
-		assert_true(sum.outcome == RIG_OUTCOME_FAIL || sum.outcome == RIG_OUTCOME_ERROR);
+		/* Unit faults: FAIL, never ERROR (that would send a bad pen to a retest). */
+		assert_int_equal(sum.outcome, RIG_OUTCOME_FAIL);
 		assert_non_null(strstr(sum.reason, cases[i].named));
 		assert_true(sum.safe_state_confirmed);
 	}
@@ -206,6 +207,9 @@ static void station_faults_mid_run_are_errors(void **state)
 		{"fault sensor-dead 0 disp", "as_found", 3},
 		{"fault modbus-drop 2", "rate_sweep", 2},
 		{"fault dut-cut 0 0", "depth_sweep", 8},
+		{"fault sensor-dead 0 force", "as_left", 4},
+		{"fault sensor-dead 0 disp", "depth_sweep", 6},
+		{"fault sensor-dead 0 disp", "rate_sweep", 3},
 	};
 	struct world *w = *state;
 	char reply[256];
@@ -228,12 +232,40 @@ static void station_faults_mid_run_are_errors(void **state)
 	w->fault_line = NULL;
 }
 
+static void interrupt_on_progress(const struct rig_run_progress *p, void *user)
+{
+	(void)user;
+	if (!strcmp(p->step, "depth_sweep") && p->point == 4)
+		rig_request_interrupt();
+}
+
+/* Ctrl-C mid-run: ABORTED, the pen confirmed safe and found safe. Last test:
+ * the interrupt flag of a process cannot be taken back. */
+static void interrupt_mid_run_is_aborted_and_safe(void **state)
+{
+	struct world *w = *state;
+	struct rig_run_summary sum;
+	char reply[256], out[300];
+	struct rig_run_options opt = {.fixture = w->fx, .suite = w->suite, .simulated = 1,
+				      .time_scale = 1000, .reports_dir = out,
+				      .calibrations_dir = out, .progress = interrupt_on_progress};
+	snprintf(out, sizeof(out), "%s/out", w->dir);
+	assert_int_equal(rig_sim_control(w->sim, "load 0 MN1-000900", reply, sizeof(reply)), 0);
+	assert_int_equal(rig_run_unit(&opt, &sum), 0);
+	printf("  Ctrl-C in the depth sweep: %s: %s; safe: %s\n", rig_outcome_name(sum.outcome),
+	       sum.reason, sum.safe_state_detail);
+	assert_int_equal(sum.outcome, RIG_OUTCOME_ABORTED);
+	assert_true(sum.safe_state_confirmed);
+	assert_pen_safe(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(twenty_units_meet_truth),
 		cmocka_unit_test(failure_modes_never_pass),
 		cmocka_unit_test(station_faults_mid_run_are_errors),
+		cmocka_unit_test(interrupt_mid_run_is_aborted_and_safe),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
