@@ -16,38 +16,24 @@
 int main(int argc, char **argv)
 {
 	unsigned units = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 5;
-	char *dir = ts_mkdtemp("benchrun");
-	struct rig_sim_config cfg = {.n_nests = 1, .seed = 9, .lockstep = 1, .state_dir = dir};
-	struct rig_sim *sim = NULL;
-	struct rig_fixture *fx = NULL;
-	struct rig_suite *suite = NULL;
-	char dir_var[300], port_var[64], reports[300], reply[256];
-	const char *vars[] = {dir_var, port_var, NULL};
+	struct ts_station st;
+	char reports[300], reply[256];
 	double wall_total = 0, phys_total = 0;
 
 	rig_log_set_level(RIG_LOG_ERROR);
-	if (rig_sim_start(&cfg, &sim) < 0) {
-		fprintf(stderr, "bench_run: %s\n", rig_last_error());
+	if (ts_station_start(&st, 1, 9, "fixtures/sim.yaml") < 0)
 		return 1;
-	}
-	snprintf(dir_var, sizeof(dir_var), "SIM_DIR=%s", dir);
-	snprintf(port_var, sizeof(port_var), "SIM_PORT=%u", (unsigned)rig_sim_port(sim));
-	snprintf(reports, sizeof(reports), "%s/out", dir);
-	if (rig_fixture_load(RIG_SOURCE_DIR "/fixtures/sim.yaml", vars, &fx) < 0 ||
-	    rig_suite_load(RIG_SOURCE_DIR "/fixtures/suites/calibrate.yaml", &suite) < 0) {
-		fprintf(stderr, "bench_run: %s\n", rig_last_error());
-		return 1;
-	}
+	snprintf(reports, sizeof(reports), "%s/out", st.dir);
 	printf("calibrate suite, lockstep simulated station, %u units\n", units);
 	printf("%-12s %-6s %10s %12s %9s\n", "unit", "result", "rig wall s", "physical s", "overhead");
 	for (unsigned u = 0; u < units; u++) {
-		struct rig_run_options opt = {.fixture = fx, .suite = suite, .simulated = 1,
+		struct rig_run_options opt = {.fixture = st.fx, .suite = st.suite, .simulated = 1,
 					      .seed = 9, .time_scale = 1e6, .reports_dir = reports,
 					      .calibrations_dir = reports};
 		struct rig_run_summary sum;
 		char line[64];
 		snprintf(line, sizeof(line), "load 0 MN1-%06u", 900 + u);
-		rig_sim_control(sim, line, reply, sizeof(reply));
+		rig_sim_control(st.sim, line, reply, sizeof(reply));
 		int64_t t0 = rig_clock_ns();
 		if (rig_run_unit(&opt, &sum) < 0)
 			return 1;
@@ -62,10 +48,6 @@ int main(int argc, char **argv)
 	       "%.3f (%.1f %%)\n",
 	       wall_total / units, phys_total / units, wall_total / phys_total,
 	       100.0 * wall_total / phys_total);
-	rig_suite_free(suite);
-	rig_fixture_free(fx);
-	rig_sim_stop(sim);
-	ts_rmtree(dir);
-	free(dir);
+	ts_station_stop(&st);
 	return 0;
 }

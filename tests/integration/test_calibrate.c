@@ -17,10 +17,7 @@
 #include "testsupport.h"
 
 struct world {
-	char *dir;
-	struct rig_sim *sim;
-	struct rig_fixture *fx;
-	struct rig_suite *suite;
+	struct ts_station st;
 	const char *fault_line;  /* injected when the run reaches fault_step */
 	const char *fault_step;
 	unsigned fault_point;
@@ -30,17 +27,7 @@ struct world {
 static int setup(void **state)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	struct rig_sim_config cfg = {.n_nests = 1, .seed = 2026, .lockstep = 1};
-	char dir_var[300], port_var[64];
-	const char *vars[] = {dir_var, port_var, NULL};
-	w->dir = ts_mkdtemp("cal");
-	cfg.state_dir = w->dir;
-	assert_int_equal(rig_sim_start(&cfg, &w->sim), 0);
-	snprintf(dir_var, sizeof(dir_var), "SIM_DIR=%s", w->dir);
-	snprintf(port_var, sizeof(port_var), "SIM_PORT=%u", (unsigned)rig_sim_port(w->sim));
-	assert_int_equal(rig_fixture_load(RIG_SOURCE_DIR "/fixtures/sim.yaml", vars, &w->fx), 0);
-	assert_int_equal(rig_suite_load(RIG_SOURCE_DIR "/fixtures/suites/calibrate.yaml", &w->suite),
-			 0);
+	assert_int_equal(ts_station_start(&w->st, 1, 2026, "fixtures/sim.yaml"), 0);
 	*state = w;
 	return 0;
 }
@@ -48,11 +35,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct world *w = *state;
-	rig_suite_free(w->suite);
-	rig_fixture_free(w->fx);
-	rig_sim_stop(w->sim);
-	ts_rmtree(w->dir);
-	free(w->dir);
+	ts_station_stop(&w->st);
 	free(w);
 	return 0;
 }
@@ -64,7 +47,7 @@ static void inject_on_progress(const struct rig_run_progress *p, void *user)
 	if (w->fault_line && !w->fault_done && !strcmp(p->step, w->fault_step) &&
 	    p->point >= w->fault_point) {
 		w->fault_done = 1;
-		assert_int_equal(rig_sim_control(w->sim, w->fault_line, reply, sizeof(reply)), 0);
+		assert_int_equal(rig_sim_control(w->st.sim, w->fault_line, reply, sizeof(reply)), 0);
 	}
 }
 
@@ -72,15 +55,15 @@ static void run_unit(struct world *w, const char *serial, const char *failure,
 		     struct rig_run_summary *sum)
 {
 	char line[128], reply[256], reports[300], cals[300];
-	struct rig_run_options opt = {.fixture = w->fx, .suite = w->suite, .simulated = 1,
+	struct rig_run_options opt = {.fixture = w->st.fx, .suite = w->st.suite, .simulated = 1,
 				      .seed = 2026, .time_scale = 1000,
 				      .progress = inject_on_progress, .progress_user = w};
 	struct rig_record *rec = NULL;
 	snprintf(line, sizeof(line), "load 0 %s%s%s", serial, failure ? " " : "",
 		 failure ? failure : "");
-	assert_int_equal(rig_sim_control(w->sim, line, reply, sizeof(reply)), 0);
-	snprintf(reports, sizeof(reports), "%s/reports", w->dir);
-	snprintf(cals, sizeof(cals), "%s/calibrations", w->dir);
+	assert_int_equal(rig_sim_control(w->st.sim, line, reply, sizeof(reply)), 0);
+	snprintf(reports, sizeof(reports), "%s/reports", w->st.dir);
+	snprintf(cals, sizeof(cals), "%s/calibrations", w->st.dir);
 	opt.reports_dir = reports;
 	opt.calibrations_dir = cals;
 	assert_int_equal(rig_run_unit(&opt, sum), 0);
@@ -105,7 +88,7 @@ static double truth_value(struct world *w, const char *query, const char *key)
 {
 	char reply[512];
 	const char *p;
-	assert_int_equal(rig_sim_control(w->sim, query, reply, sizeof(reply)), 0);
+	assert_int_equal(rig_sim_control(w->st.sim, query, reply, sizeof(reply)), 0);
 	p = strstr(reply, key);
 	assert_non_null(p);
 	return strtod(p + strlen(key), NULL);
@@ -190,7 +173,7 @@ static void assert_pen_safe(struct world *w)
 {
 	struct rig_dut *dut = NULL;
 	struct rig_dut_status st;
-	assert_int_equal(rig_dut_open(rig_sim_dut_uri(w->sim, 0), &dut), 0);
+	assert_int_equal(rig_dut_open(rig_sim_dut_uri(w->st.sim, 0), &dut), 0);
 	assert_int_equal(rig_dut_status(dut, &st), 0);
 	assert_int_equal(st.motor_on, 0);
 	assert_int_equal(st.mode, 0);
@@ -226,7 +209,7 @@ static void station_faults_mid_run_are_errors(void **state)
 		assert_true(w->fault_done);
 		assert_int_equal(sum.outcome, RIG_OUTCOME_ERROR);
 		assert_true(sum.safe_state_confirmed);
-		assert_int_equal(rig_sim_control(w->sim, "fault clear", reply, sizeof(reply)), 0);
+		assert_int_equal(rig_sim_control(w->st.sim, "fault clear", reply, sizeof(reply)), 0);
 		assert_pen_safe(w);
 	}
 	w->fault_line = NULL;
@@ -246,11 +229,11 @@ static void interrupt_mid_run_is_aborted_and_safe(void **state)
 	struct world *w = *state;
 	struct rig_run_summary sum;
 	char reply[256], out[300];
-	struct rig_run_options opt = {.fixture = w->fx, .suite = w->suite, .simulated = 1,
+	struct rig_run_options opt = {.fixture = w->st.fx, .suite = w->st.suite, .simulated = 1,
 				      .time_scale = 1000, .reports_dir = out,
 				      .calibrations_dir = out, .progress = interrupt_on_progress};
-	snprintf(out, sizeof(out), "%s/out", w->dir);
-	assert_int_equal(rig_sim_control(w->sim, "load 0 MN1-000900", reply, sizeof(reply)), 0);
+	snprintf(out, sizeof(out), "%s/out", w->st.dir);
+	assert_int_equal(rig_sim_control(w->st.sim, "load 0 MN1-000900", reply, sizeof(reply)), 0);
 	assert_int_equal(rig_run_unit(&opt, &sum), 0);
 	printf("  Ctrl-C in the depth sweep: %s: %s; safe: %s\n", rig_outcome_name(sum.outcome),
 	       sum.reason, sum.safe_state_detail);

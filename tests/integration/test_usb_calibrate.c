@@ -18,11 +18,8 @@
 #include "usbharness.h"
 
 struct world {
-	char *dir;
 	struct usbh *bus;
-	struct rig_sim *sim;
-	struct rig_fixture *fx;
-	struct rig_suite *suite;
+	struct ts_station st;
 	int unplug_port;  /* unplug this hub port in the depth sweep (0: none) */
 	int plugged[3];   /* by port */
 };
@@ -30,23 +27,13 @@ struct world {
 static int setup(void **state)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	struct rig_sim_config cfg = {.n_nests = 2, .seed = 31, .lockstep = 1};
-	char dir_var[300], port_var[64];
-	const char *vars[] = {dir_var, port_var, NULL};
 	if (!usbh_available()) {
 		free(w);
 		return -1;
 	}
 	w->bus = usbh_new(); /* before anything initialises libusb */
-	w->dir = ts_mkdtemp("usbcal");
-	cfg.state_dir = w->dir;
 	assert_non_null(w->bus);
-	assert_int_equal(rig_sim_start(&cfg, &w->sim), 0);
-	snprintf(dir_var, sizeof(dir_var), "SIM_DIR=%s", w->dir);
-	snprintf(port_var, sizeof(port_var), "SIM_PORT=%u", (unsigned)rig_sim_port(w->sim));
-	assert_int_equal(rig_fixture_load(RIG_SOURCE_DIR "/fixtures/sim-usb.yaml", vars, &w->fx), 0);
-	assert_int_equal(rig_suite_load(RIG_SOURCE_DIR "/fixtures/suites/calibrate.yaml", &w->suite),
-			 0);
+	assert_int_equal(ts_station_start(&w->st, 2, 31, "fixtures/sim-usb.yaml"), 0);
 	*state = w;
 	return 0;
 }
@@ -55,11 +42,7 @@ static int teardown(void **state)
 {
 	struct world *w = *state;
 	usbh_free(w->bus); /* unplugs: no USB access to the pens after this */
-	rig_suite_free(w->suite);
-	rig_fixture_free(w->fx);
-	rig_sim_stop(w->sim);
-	ts_rmtree(w->dir);
-	free(w->dir);
+	ts_station_stop(&w->st);
 	free(w);
 	return 0;
 }
@@ -73,8 +56,8 @@ static void load_pen(struct world *w, unsigned nest, const char *serial)
 	if (w->plugged[port])
 		usbh_remove(w->bus, port);
 	snprintf(line, sizeof(line), "load %u %s", nest, serial);
-	assert_int_equal(rig_sim_control(w->sim, line, reply, sizeof(reply)), 0);
-	assert_int_equal(usbh_plug(w->bus, port, w->sim->nests[nest].pen), 0);
+	assert_int_equal(rig_sim_control(w->st.sim, line, reply, sizeof(reply)), 0);
+	assert_int_equal(usbh_plug(w->bus, port, w->st.sim->nests[nest].pen), 0);
 	w->plugged[port] = 1;
 }
 
@@ -98,11 +81,11 @@ static void *run_job(void *arg)
 {
 	struct job *j = arg;
 	char out[300];
-	struct rig_run_options opt = {.fixture = j->w->fx, .suite = j->w->suite, .nest = j->nest,
+	struct rig_run_options opt = {.fixture = j->w->st.fx, .suite = j->w->st.suite, .nest = j->nest,
 				      .simulated = 1, .seed = 31, .time_scale = 1000,
 				      .reports_dir = out, .calibrations_dir = out,
 				      .progress = unplug_on_progress, .progress_user = j};
-	snprintf(out, sizeof(out), "%s/out", j->w->dir);
+	snprintf(out, sizeof(out), "%s/out", j->w->st.dir);
 	if (rig_run_unit(&opt, &j->sum) < 0)
 		j->sum.outcome = RIG_OUTCOME_ABORTED; /* no record: flagged below */
 	return NULL;
@@ -119,7 +102,7 @@ static void run(struct world *w, int unplug, struct rig_run_summary *sum)
 static double truth(struct world *w, const char *query, const char *key)
 {
 	char reply[512];
-	assert_int_equal(rig_sim_control(w->sim, query, reply, sizeof(reply)), 0);
+	assert_int_equal(rig_sim_control(w->st.sim, query, reply, sizeof(reply)), 0);
 	assert_non_null(strstr(reply, key));
 	return strtod(strstr(reply, key) + strlen(key), NULL);
 }

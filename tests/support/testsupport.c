@@ -1,4 +1,5 @@
-/* Shared fixtures for the cmocka tests. */
+/* Shared fixtures for the cmocka tests: temporary directories, free ports,
+ * and a simulated station with its fixture and suite loaded. */
 #include <arpa/inet.h>
 #include <ftw.h>
 #include <netinet/in.h>
@@ -7,6 +8,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <rig/fixture.h>
+#include <rig/rig.h>
+#include <rig/sim.h>
+#include <rig/suite.h>
 
 #include "testsupport.h"
 
@@ -47,4 +53,38 @@ unsigned short ts_free_port(void)
 	if (fd >= 0)
 		close(fd);
 	return port;
+}
+
+int ts_station_start(struct ts_station *st, unsigned nests, uint64_t seed, const char *fixture)
+{
+	struct rig_sim_config cfg = {.n_nests = nests, .seed = seed, .lockstep = 1};
+	char dir_var[300], port_var[64], path[512];
+	const char *vars[] = {dir_var, port_var, NULL};
+
+	memset(st, 0, sizeof(*st));
+	st->dir = ts_mkdtemp("station");
+	cfg.state_dir = st->dir;
+	if (!st->dir || rig_sim_start(&cfg, &st->sim) < 0)
+		goto fail;
+	snprintf(dir_var, sizeof(dir_var), "SIM_DIR=%s", st->dir);
+	snprintf(port_var, sizeof(port_var), "SIM_PORT=%u", (unsigned)rig_sim_port(st->sim));
+	snprintf(path, sizeof(path), "%s/%s", RIG_SOURCE_DIR, fixture);
+	if (rig_fixture_load(path, vars, &st->fx) < 0 ||
+	    rig_suite_load(RIG_SOURCE_DIR "/fixtures/suites/calibrate.yaml", &st->suite) < 0)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "ts_station_start: %s\n", rig_last_error());
+	ts_station_stop(st);
+	return -1;
+}
+
+void ts_station_stop(struct ts_station *st)
+{
+	rig_suite_free(st->suite);
+	rig_fixture_free(st->fx);
+	rig_sim_stop(st->sim);
+	ts_rmtree(st->dir);
+	free(st->dir);
+	memset(st, 0, sizeof(*st));
 }

@@ -20,3 +20,25 @@ void ts_rmtree(const char *path);
 unsigned short ts_free_port(void);
 
 #endif
+
+/* ---- a simulated station with the fixture and suite loaded ---- */
+
+struct rig_sim;
+struct rig_fixture;
+struct rig_suite;
+
+struct ts_station {
+	char *dir;                /* state directory (removed by ts_station_stop) */
+	struct rig_sim *sim;
+	struct rig_fixture *fx;   /* @p fixture with SIM_DIR and SIM_PORT set */
+	struct rig_suite *suite;  /* fixtures/suites/calibrate.yaml */
+};
+
+/** Start a lockstep simulated station with @p nests nests and @p seed, and
+ *  load RIG_SOURCE_DIR/@p fixture for it and the calibrate suite. Returns 0,
+ *  or -1 with the reason on stderr. */
+int ts_station_start(struct ts_station *st, unsigned nests, uint64_t seed,
+		     const char *fixture);
+
+/** Stop it and remove its state directory. */
+void ts_station_stop(struct ts_station *st);
