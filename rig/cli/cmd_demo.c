@@ -155,7 +155,7 @@ static int wait_for_sim(pid_t *pid, const char *dir)
 		}
 		if (rig_sim_control_remote(path, "status", reply, sizeof(reply)) == 0) {
 			const char *p = strstr(reply, "port=");
-			return p ? atoi(p + 5) : -1;
+			return p ? (int)strtol(p + 5, NULL, 10) : -1;
 		}
 		rig_sleep_ns(50000000);
 	}
