@@ -215,6 +215,24 @@ struct nest_job {
 
 static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Several nests at once: a line per nest and step (a live line would mix
+ * the nests). */
+struct nest_progress {
+	const char *label;
+	unsigned last_step;
+};
+
+static void print_nest_progress(const struct rig_run_progress *p, void *user)
+{
+	struct nest_progress *np = user;
+	if (p->step_index + 1 == np->last_step)
+		return;
+	np->last_step = p->step_index + 1;
+	pthread_mutex_lock(&print_lock);
+	fprintf(stderr, "%s step %u/%u %s\n", np->label, p->step_index + 1, p->n_steps, p->step);
+	pthread_mutex_unlock(&print_lock);
+}
+
 static void *run_nest(void *arg)
 {
 	struct nest_job *j = arg;
@@ -222,16 +240,18 @@ static void *run_nest(void *arg)
 	j->worst = RIG_OUTCOME_PASS;
 	for (unsigned u = j->nest; u < a->units && !rig_interrupted(); u += a->nests) {
 		char serial[32], label[80];
+		struct nest_progress np = {label, 0};
 		struct rig_run_summary sum;
 		struct rig_run_options opt = {
 			.fixture = j->fx, .suite = j->suite, .nest = j->nest,
 			.reports_dir = a->reports, .calibrations_dir = a->calibrations,
 			.simulated = 1, .seed = a->seed,
 				.time_scale = a->lockstep ? LOCKSTEP_TIME_SCALE : a->speed,
-			.progress = a->nests == 1 ? cli_print_progress : NULL, .progress_user = label,
+			.progress = a->nests == 1 ? cli_print_progress : print_nest_progress,
+			.progress_user = a->nests == 1 ? (void *)label : (void *)&np,
 		};
 		snprintf(serial, sizeof(serial), "MN1-%06u", (unsigned)((a->seed % 1000) * 1000 + u + 1));
-		snprintf(label, sizeof(label), "[%u/%u] %s", u + 1, a->units, serial);
+		snprintf(label, sizeof(label), "[%u/%u] nest %u %s", u + 1, a->units, j->nest, serial);
 		int ret = load_unit(j->dir, j->nest, serial, u < 64 ? a->failures[u] : NULL);
 		if (ret == 0 && (ret = rig_run_unit(&opt, &sum)) < 0) {
 			pthread_mutex_lock(&print_lock);
