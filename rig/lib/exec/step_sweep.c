@@ -4,6 +4,7 @@
  * recorded (reported, not judged) and kept for the fit. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <rig/rig.h>
 
@@ -48,64 +49,105 @@ static void add_reported(struct rig_record_step *rs, const char *name, const cha
 	rig_record_step_add(rs, &m);
 }
 
+/* One sweep: raw values applied in order with the other held fixed, one
+ * measured quantity per point. */
+struct sweep {
+	const char *varied;      /* "code" or "duty" */
+	const uint16_t *values;
+	size_t n_values;
+	uint16_t fixed;          /* the duty of a depth sweep, the code of a rate sweep */
+	double capture_s;
+	unsigned settle_ms;
+	double stop_above;       /* end once the quantity passes this; 0: never */
+	int dead_band;           /* silent points before the first that strokes are
+				    left out (the drive's dead band) */
+};
+
+static double quantity(const struct sweep *sw, const struct rigi_run *r,
+		       const struct rig_analysis *an, double *u)
+{
+	int depth = !strcmp(sw->varied, "code");
+	*u = depth ? rigi_protrusion_u(r, an) : rigi_rate_u_spm(r, an);
+	return depth ? an->protrusion_um.mean : an->stroke_rate_hz.mean * 60.0;
+}
+
+/* Run @p sw into @p out; 0, or -1 with @p res set. A silent point (fewer
+ * than 3 strokes) is a finding to explain, never a point to drop. */
+static int run_sweep(struct rigi_run *r, const struct rig_step *st, struct rig_record_step *rs,
+		     const struct sweep *sw, struct rigi_sweep *out, struct rigi_step_result *res)
+{
+	int depth = !strcmp(sw->varied, "code");
+	out->n = 0;
+	for (size_t i = 0; i < sw->n_values && out->n < RIGI_SWEEP_MAX; i++) {
+		uint16_t v = sw->values[i];
+		struct rigi_sample s;
+		char name[RIG_MEASUREMENT_NAME_MAX], what[64];
+		double y, u;
+		rigi_progress(r, st->name, (unsigned)i, (unsigned)sw->n_values, "%s %u", sw->varied, v);
+		if (sweep_point(r, depth ? v : sw->fixed, depth ? sw->fixed : v, sw->capture_s,
+				sw->settle_ms, &s, res) < 0) {
+			rigi_sample_free(&s);
+			return -1;
+		}
+		if (s.n_accepted < 3 && !(sw->dead_band && out->n == 0)) {
+			snprintf(what, sizeof(what), "%zu strokes at %s %u", s.n_accepted, sw->varied, v);
+			rigi_explain_no_strokes(r, &s, what, res);
+			rigi_sample_free(&s);
+			return -1;
+		}
+		if (s.n_accepted >= 3) {
+			y = quantity(sw, r, s.an, &u);
+			snprintf(name, sizeof(name), "%s@%s%u", depth ? "protrusion" : "rate",
+				 sw->varied, v);
+			add_reported(rs, name, depth ? "protrusion" : "rate", depth ? "um" : "spm", v,
+				     y, u, s.n_accepted);
+			out->x[out->n] = v;
+			out->y[out->n++] = y;
+		}
+		rigi_sample_free(&s);
+		if (sw->stop_above > 0 && out->n && out->y[out->n - 1] > sw->stop_above)
+			break;
+	}
+	rig_dut_motor(r->dut, 0);
+	if (out->n == 0) {
+		struct rigi_sample none = {0};
+		char what[64];
+		snprintf(what, sizeof(what), "no strokes at any of %zu %ss", sw->n_values, sw->varied);
+		rigi_explain_no_strokes(r, &none, what, res);
+		return -1;
+	}
+	if (out->n < 4) {
+		rigi_result_set(res, RIG_OUTCOME_ERROR,
+				"only %zu usable points of %zu %ss: too few to fit; check the "
+				"suite's sweep",
+				out->n, sw->n_values, sw->varied);
+		return -1;
+	}
+	return 0;
+}
+
 void rigi_step_depth_sweep(struct rigi_run *r, const struct rig_step *st,
 			   struct rig_record_step *rs, struct rigi_step_result *res)
 {
-	const struct rig_step_depth_sweep *sw = &st->u.depth_sweep;
-	struct rigi_sweep *out = &r->depth_sweep;
+	const struct rig_step_depth_sweep *d = &st->u.depth_sweep;
+	struct sweep sw = {"code", d->codes, d->n_codes, d->duty, d->capture_s, d->settle_ms,
+			   d->stop_above_um, 0};
 	int ret = rigi_ensure_auth(r);
 
-	out->n = 0;
+	r->depth_sweep.n = 0;
 	if (ret < 0) {
 		rigi_result_from_error(r, res, ret, "authentication for service mode");
 		return;
 	}
 	/* Take up the backlash: start below the first code. */
-	if (sw->approach_up && (ret = rig_dut_set_service(r->dut, r->id.code_min, sw->duty)) < 0) {
+	if (d->approach_up && (ret = rig_dut_set_service(r->dut, r->id.code_min, d->duty)) < 0) {
 		rigi_result_from_error(r, res, ret, "backlash approach");
 		return;
 	}
-	for (size_t i = 0; i < sw->n_codes && out->n < RIGI_SWEEP_MAX; i++) {
-		struct rigi_sample s;
-		char name[RIG_MEASUREMENT_NAME_MAX];
-		rigi_progress(r, st->name, (unsigned)i, (unsigned)sw->n_codes, "code %u",
-			      sw->codes[i]);
-		if (sweep_point(r, sw->codes[i], sw->duty, sw->capture_s, sw->settle_ms, &s, res) < 0) {
-			rigi_sample_free(&s);
-			return;
-		}
-		if (s.n_accepted < 3) {
-			/* The depth mechanism strokes at every code: a silent point is
-			 * a finding to explain, never a point to drop. */
-			char what[64];
-			snprintf(what, sizeof(what), "%zu strokes at code %u", s.n_accepted, sw->codes[i]);
-			rigi_explain_no_strokes(r, &s, what, res);
-			rigi_sample_free(&s);
-			return;
-		}
-		{
-			snprintf(name, sizeof(name), "protrusion@code%u", sw->codes[i]);
-			add_reported(rs, name, "protrusion", "um", sw->codes[i],
-				     s.an->protrusion_um.mean, rigi_protrusion_u(r, s.an),
-				     s.n_accepted);
-			out->x[out->n] = sw->codes[i];
-			out->y[out->n++] = s.an->protrusion_um.mean;
-		}
-		int done = sw->stop_above_um && s.an->protrusion_um.mean > sw->stop_above_um;
-		rigi_sample_free(&s);
-		if (done)
-			break;
-	}
-	rig_dut_motor(r->dut, 0);
-	if (out->n < 4) {
-		rigi_result_set(res, RIG_OUTCOME_ERROR,
-				"only %zu sweep points before the sweep ended (%zu codes, stop above "
-				"%u um): too few to fit; check the suite's codes",
-				out->n, sw->n_codes, sw->stop_above_um);
-		return;
-	}
-	rigi_result_set(res, RIG_OUTCOME_PASS, "%zu codes, protrusion %.0f..%.0f um", out->n,
-			out->y[0], out->y[out->n - 1]);
+	if (run_sweep(r, st, rs, &sw, &r->depth_sweep, res) == 0)
+		rigi_result_set(res, RIG_OUTCOME_PASS, "%zu codes, protrusion %.0f..%.0f um",
+				r->depth_sweep.n, r->depth_sweep.y[0],
+				r->depth_sweep.y[r->depth_sweep.n - 1]);
 }
 
 /* The code of the middle user depth, read off the depth sweep by linear
@@ -126,12 +168,11 @@ static uint16_t rate_sweep_code(const struct rigi_run *r)
 void rigi_step_rate_sweep(struct rigi_run *r, const struct rig_step *st,
 			  struct rig_record_step *rs, struct rigi_step_result *res)
 {
-	const struct rig_step_rate_sweep *sw = &st->u.rate_sweep;
-	struct rigi_sweep *out = &r->rate_sweep;
-	uint16_t code = sw->code ? sw->code : rate_sweep_code(r);
+	const struct rig_step_rate_sweep *rsw = &st->u.rate_sweep;
+	uint16_t code = rsw->code ? rsw->code : rate_sweep_code(r);
 	int ret = rigi_ensure_auth(r);
 
-	out->n = 0;
+	r->rate_sweep.n = 0;
 	if (ret < 0) {
 		rigi_result_from_error(r, res, ret, "authentication for service mode");
 		return;
@@ -145,45 +186,10 @@ void rigi_step_rate_sweep(struct rigi_run *r, const struct rig_step *st,
 		return;
 	}
 	r->rate_sweep_code = code;
-	for (size_t i = 0; i < sw->n_duties && out->n < RIGI_SWEEP_MAX; i++) {
-		struct rigi_sample s;
-		char name[RIG_MEASUREMENT_NAME_MAX];
-		rigi_progress(r, st->name, (unsigned)i, (unsigned)sw->n_duties, "duty %u at code %u",
-			      sw->duties[i], code);
-		if (sweep_point(r, code, sw->duties[i], sw->capture_s, sw->settle_ms, &s, res) < 0) {
-			rigi_sample_free(&s);
-			return;
-		}
-		/* Below the drive's dead band the motor does not turn: duties before
-		 * the first that strokes are left out; a silent duty after it is a
-		 * finding to explain. */
-		if (s.n_accepted < 3 && out->n > 0) {
-			char what[64];
-			snprintf(what, sizeof(what), "%zu strokes at duty %u", s.n_accepted,
-				 sw->duties[i]);
-			rigi_explain_no_strokes(r, &s, what, res);
-			rigi_sample_free(&s);
-			return;
-		}
-		if (s.n_accepted >= 3) {
-			snprintf(name, sizeof(name), "rate@duty%u", sw->duties[i]);
-			add_reported(rs, name, "rate", "spm", sw->duties[i],
-				     s.an->stroke_rate_hz.mean * 60.0, rigi_rate_u_spm(r, s.an),
-				     s.n_accepted);
-			out->x[out->n] = sw->duties[i];
-			out->y[out->n++] = s.an->stroke_rate_hz.mean * 60.0;
-		}
-		rigi_sample_free(&s);
-	}
-	rig_dut_motor(r->dut, 0);
-	if (out->n < 4) {
-		struct rigi_sample none = {0};
-		char what[96];
-		snprintf(what, sizeof(what), "the motor stroked at only %zu of %zu duties", out->n,
-			 sw->n_duties);
-		rigi_explain_no_strokes(r, &none, what, res);
-		return;
-	}
-	rigi_result_set(res, RIG_OUTCOME_PASS, "%zu duties at code %u, %.0f..%.0f strokes/min",
-			out->n, code, out->y[0], out->y[out->n - 1]);
+	struct sweep sw = {"duty", rsw->duties, rsw->n_duties, code, rsw->capture_s,
+			   rsw->settle_ms, 0, 1};
+	if (run_sweep(r, st, rs, &sw, &r->rate_sweep, res) == 0)
+		rigi_result_set(res, RIG_OUTCOME_PASS, "%zu duties at code %u, %.0f..%.0f strokes/min",
+				r->rate_sweep.n, code, r->rate_sweep.y[0],
+				r->rate_sweep.y[r->rate_sweep.n - 1]);
 }
