@@ -13,6 +13,7 @@
 
 #define SIM_UM_PER_CODE 0.75          /* nominal protrusion per actuator code */
 #define SIM_NOMINAL_DEADBAND 120.0    /* permille, nominal drive */
+#define SIM_PHANTOM_TENT_RESIDUAL 0.4 /* fraction of the tenting left at the bottom */
 #define SIM_NOMINAL_FULL_HZ 180.0     /* strokes/s at duty 1000, nominal drive: the
                                        * slowest unit still reaches 150/s under load */
 #define SIM_DUTY_FULL 1000.0

@@ -70,6 +70,9 @@ struct rig_phantom {
 	uint64_t max_strokes;     /* replace after this many strokes; 0: no limit */
 	int has_expiry;
 	struct rig_date expires;  /* replace after this day (when has_expiry) */
+	double tent_residual;     /* fraction of the tenting left at the bottom of a stroke
+				     after puncture, characterised for this phantom (0..1);
+				     1 when not given: penetration is then a lower bound */
 };
 
 struct rig_fixture_daq {

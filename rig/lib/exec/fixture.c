@@ -20,7 +20,8 @@ static const char *const sensor_keys[] = {"uri",  "channel", "scale", "offset",
 					  "unit", "calibration", NULL};
 static const char *const cal_keys[] = {"certificate", "calibrated", "due",
 				       "standard_uncertainty", NULL};
-static const char *const phantom_keys[] = {"type", "installed", "max_strokes", "expires", NULL};
+static const char *const phantom_keys[] = {"type", "installed", "max_strokes", "expires",
+					   "tent_residual", NULL};
 static const char *const safety_keys[] = {"max_force_mn", "max_protrusion_um", NULL};
 
 enum uri_class { URI_MODBUS, URI_DUT };
@@ -191,6 +192,9 @@ static int read_phantom(const struct rigi_map *top, struct rig_phantom *p)
 	    (ret = rigi_map_uint(&m, "max_strokes", RIGI_OPTIONAL, 1, 1000000000000UL,
 				 &strokes)) < 0 ||
 	    (ret = rigi_map_date(&m, "expires", RIGI_OPTIONAL, &p->expires)) < 0)
+		return ret;
+	p->tent_residual = 1.0;
+	if ((ret = rigi_map_num(&m, "tent_residual", RIGI_OPTIONAL, 0, 1, &p->tent_residual)) < 0)
 		return ret;
 	p->max_strokes = strokes;
 	p->has_expiry = rigi_map_find(&m, "expires") != NULL;

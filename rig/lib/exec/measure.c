@@ -88,7 +88,10 @@ int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *o
 			out->max_disp_um = fmax(out->max_disp_um, cap->disp_um[i]);
 			out->max_force_mn = fmax(out->max_force_mn, cap->force_mn[i]);
 		}
-		ret = rig_analysis_run(cap, NULL, &out->an);
+		struct rig_analysis_params params;
+		rig_analysis_params_default(&params);
+		params.tent_residual = r->fx->phantom.tent_residual;
+		ret = rig_analysis_run(cap, &params, &out->an);
 	}
 	if (ret == 0)
 		out->n_accepted = out->an->count[RIG_STROKE_OK];
