@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -65,8 +66,11 @@ static void *control_thread(void *arg)
 		if (poll(&p, 1, 200) <= 0)
 			continue;
 		int fd = accept(sim->control_fd, NULL, NULL);
+		/* A client that stops reading must not hold up the simulator's stop. */
+		struct timeval send_timeout = {1, 0};
 		if (fd < 0)
 			continue;
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
 		serve_client(sim, fd);
 		close(fd);
 	}
