@@ -214,6 +214,7 @@ struct nest_job {
 };
 
 static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned tally[RIG_OUTCOME_ABORTED + 1]; /* units by outcome, under print_lock */
 
 /* Several nests at once: a line per nest and step (a live line would mix
  * the nests). */
@@ -268,6 +269,7 @@ static void *run_nest(void *arg)
 				printf("nest %u  ", j->nest);
 			cli_print_summary(stdout, &sum);
 			j->worst = rig_outcome_combine(j->worst, sum.outcome);
+			tally[sum.outcome]++;
 		}
 		pthread_mutex_unlock(&print_lock);
 		if (ret < 0 || sum.outcome == RIG_OUTCOME_ABORTED)
@@ -354,6 +356,12 @@ int cmd_demo(int argc, char **argv)
 		       a.nests, a.seed, clock, port, a.units, a.suite);
 		printf("per unit: worst depth error and worst rate error, as found and as left\n");
 		ret = cli_exit_for_outcome(run_units(&a, dir, fx, suite));
+		printf("\n%u PASS, %u FAIL, %u INDETERMINATE, %u ERROR, %u ABORTED; records in %s/, "
+		       "tables in %s/\n",
+		       tally[RIG_OUTCOME_PASS], tally[RIG_OUTCOME_FAIL],
+		       tally[RIG_OUTCOME_INDETERMINATE], tally[RIG_OUTCOME_ERROR],
+		       tally[RIG_OUTCOME_ABORTED], a.reports ? a.reports : "reports",
+		       a.calibrations ? a.calibrations : "calibrations");
 	}
 	stop_sim(pid);
 	if (!a.keep && ret != RIG_EXIT_STATION)
