@@ -14,6 +14,7 @@
 #include <rig/sim.h>
 #include <rig/suite.h>
 
+#include "core/core.h"
 #include "testsupport.h"
 
 char *ts_mkdtemp(const char *tag)
@@ -87,4 +88,18 @@ void ts_station_stop(struct ts_station *st)
 	ts_rmtree(st->dir);
 	free(st->dir);
 	memset(st, 0, sizeof(*st));
+}
+
+size_t ts_frame_build(uint8_t *f, uint8_t type, uint16_t seq, const uint8_t *p, size_t len)
+{
+	f[0] = 0xA5;
+	f[1] = 0x5A;
+	f[2] = 0x01;
+	f[3] = type;
+	rigi_put_u16le(f + 4, seq);
+	rigi_put_u16le(f + 6, (uint16_t)len);
+	if (len)
+		memcpy(f + 8, p, len);
+	rigi_put_u32le(f + 8 + len, rigi_crc32(f + 2, 6 + len));
+	return 12 + len;
 }

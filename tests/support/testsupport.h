@@ -21,6 +21,12 @@ unsigned short ts_free_port(void);
 
 #endif
 
+/** Build a DUT protocol frame by hand from docs/protocol.md §2 (sync,
+ *  version 1, type, seq, len, payload, CRC-32) into @p f, independently of
+ *  the host codec, so device-side tests do not trust the code under test.
+ *  Returns the frame length (12 + len). */
+size_t ts_frame_build(uint8_t *f, uint8_t type, uint16_t seq, const uint8_t *p, size_t len);
+
 /* ---- a simulated station with the fixture and suite loaded ---- */
 
 struct rig_sim;

@@ -42,16 +42,7 @@ struct fix {
 
 static size_t build(uint8_t *f, uint8_t type, uint16_t seq, const uint8_t *p, size_t len)
 {
-	f[0] = 0xA5;
-	f[1] = 0x5A;
-	f[2] = 0x01;
-	f[3] = type;
-	rigi_put_u16le(f + 4, seq);
-	rigi_put_u16le(f + 6, (uint16_t)len);
-	if (len)
-		memcpy(f + 8, p, len);
-	rigi_put_u32le(f + 8 + len, rigi_crc32(f + 2, 6 + len));
-	return 12 + len;
+	return ts_frame_build(f, type, seq, p, len);
 }
 
 static struct sim_pen *make_pen(struct fix *f, const uint8_t *key, enum sim_failure failure)

@@ -71,18 +71,9 @@ static struct sim_pen *pen_new(struct fix *f, const char *serial, enum sim_failu
 	return pen;
 }
 
-static size_t build(uint8_t *fr, uint8_t type, uint16_t seq, const uint8_t *p, size_t len)
+static size_t build(uint8_t *f, uint8_t type, uint16_t seq, const uint8_t *p, size_t len)
 {
-	fr[0] = 0xA5;
-	fr[1] = 0x5A;
-	fr[2] = 0x01;
-	fr[3] = type;
-	rigi_put_u16le(fr + 4, seq);
-	rigi_put_u16le(fr + 6, (uint16_t)len);
-	if (len)
-		memcpy(fr + 8, p, len);
-	rigi_put_u32le(fr + 8 + len, rigi_crc32(fr + 2, 6 + len));
-	return 12 + len;
+	return ts_frame_build(f, type, seq, p, len);
 }
 
 /* One request straight into the pen; returns the status, data to @p data. */
