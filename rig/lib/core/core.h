@@ -1,7 +1,8 @@
 /* Private helpers of librig shared by every layer: error details, logging
  * shorthands, byte order, and the wrappers of zlib (CRC-32) and libsodium
- * (HMAC-SHA256, random, constant-time compare). Not part of the public API;
- * the simulator uses it too (it is the same project). */
+ * (HMAC-SHA256, SHA-256, hex, Ed25519, random, constant-time compare).
+ * Not part of the public API; the simulator uses it too (it is the same
+ * project). */
 #ifndef RIGI_CORE_H
 #define RIGI_CORE_H
 
@@ -93,5 +94,54 @@ int rigi_key_load(const char *path, uint8_t key[RIGI_KEY_BYTES]);
 
 /** Create a fresh random key file with mode 0600 (fails if it exists). */
 int rigi_key_create(const char *path);
+
+#define RIGI_SHA256_BYTES 32u
+#define RIGI_ED25519_PK_BYTES 32u
+#define RIGI_ED25519_SK_BYTES 64u   /* libsodium's secret key (seed || pk) */
+#define RIGI_ED25519_SEED_BYTES 32u /* the RFC 8032 secret key */
+#define RIGI_ED25519_SIG_BYTES 64u
+
+/** SHA-256 of @p len bytes. */
+void rigi_sha256(const void *data, size_t len, uint8_t out[RIGI_SHA256_BYTES]);
+
+/** Incremental SHA-256 (for hashing files in pieces): init, any number of
+ *  updates, final (which wipes the context). The size and alignment are
+ *  checked against libsodium's crypto_hash_sha256_state in crypto.c. */
+struct rigi_sha256_ctx {
+	_Alignas(16) unsigned char opaque[128];
+};
+void rigi_sha256_init(struct rigi_sha256_ctx *c);
+void rigi_sha256_update(struct rigi_sha256_ctx *c, const void *data, size_t len);
+void rigi_sha256_final(struct rigi_sha256_ctx *c, uint8_t out[RIGI_SHA256_BYTES]);
+
+/** Lower-case hex of @p len bytes into @p hex (capacity >= 2*len+1). */
+void rigi_hex_encode(const uint8_t *bin, size_t len, char *hex);
+
+/** Exactly 2*@p len hex digits (either case) -> bytes; 0 or RIG_ERR_FORMAT
+ *  (detail: what was expected; the input itself is never echoed, it may
+ *  be a secret). Nothing may follow the digits. */
+int rigi_hex_decode(const char *hex, uint8_t *bin, size_t len);
+
+/** New Ed25519 key pair from the system RNG. 0 or RIG_ERR_INTERNAL. */
+int rigi_ed25519_keypair(uint8_t pk[RIGI_ED25519_PK_BYTES], uint8_t sk[RIGI_ED25519_SK_BYTES]);
+
+/** The Ed25519 key pair of a 32-byte RFC 8032 secret key (seed), as
+ *  libsodium's crypto_sign_seed_keypair. 0 or RIG_ERR_INTERNAL. */
+int rigi_ed25519_seed_keypair(const uint8_t seed[RIGI_ED25519_SEED_BYTES],
+			      uint8_t pk[RIGI_ED25519_PK_BYTES], uint8_t sk[RIGI_ED25519_SK_BYTES]);
+
+/** Public key of a secret key (derived from its seed half, not copied
+ *  from its public half). */
+void rigi_ed25519_sk_to_pk(const uint8_t sk[RIGI_ED25519_SK_BYTES], uint8_t pk[RIGI_ED25519_PK_BYTES]);
+
+/** Detached RFC 8032 Ed25519 (pure, not prehashed) signature of @p msg.
+ *  0 or RIG_ERR_INTERNAL. */
+int rigi_ed25519_sign(const uint8_t sk[RIGI_ED25519_SK_BYTES], const void *msg, size_t len,
+		      uint8_t sig[RIGI_ED25519_SIG_BYTES]);
+
+/** 0 when @p sig is valid for @p msg under @p pk, RIG_ERR_SIGNATURE
+ *  otherwise (including a key that is not a valid curve point). */
+int rigi_ed25519_verify(const uint8_t pk[RIGI_ED25519_PK_BYTES], const void *msg, size_t len,
+			const uint8_t sig[RIGI_ED25519_SIG_BYTES]);
 
 #endif
