@@ -86,8 +86,10 @@ static void *run_job(void *arg)
 				      .reports_dir = out, .calibrations_dir = out,
 				      .progress = unplug_on_progress, .progress_user = j};
 	snprintf(out, sizeof(out), "%s/out", j->w->st.dir);
-	if (rig_run_unit(&opt, &j->sum) < 0)
+	if (rig_run_unit(&opt, &j->sum) < 0) {
 		j->sum.outcome = RIG_OUTCOME_ABORTED; /* no record: flagged below */
+		snprintf(j->sum.reason, sizeof(j->sum.reason), "no record: %s", rig_last_error());
+	}
 	return NULL;
 }
 
@@ -160,7 +162,7 @@ static void unplug_leaves_other_nest_alone(void **state)
 	assert_int_equal(pthread_create(&tb, NULL, run_job, &b), 0);
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
-	printf("  nest 0: %s; nest 1 (unplugged): %s: %.120s\n", rig_outcome_name(a.sum.outcome),
+	printf("  nest 0: %s (%.200s); nest 1 (unplugged): %s: %.120s\n", rig_outcome_name(a.sum.outcome), a.sum.reason,
 	       rig_outcome_name(b.sum.outcome), b.sum.reason);
 	assert_int_equal(a.sum.outcome, RIG_OUTCOME_PASS);
 	assert_int_equal(b.sum.outcome, RIG_OUTCOME_ERROR);

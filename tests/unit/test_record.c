@@ -85,15 +85,15 @@ static struct rig_record *full_record(void)
 	assert_int_equal(rig_record_new(&rec), 0);
 	snprintf(rec->suite_name, sizeof(rec->suite_name), "calibrate");
 	snprintf(rec->suite_version, sizeof(rec->suite_version), "1.0");
-	snprintf(rec->station_id, sizeof(rec->station_id), "SIM-01");
-	rec->nest = 1;
+	snprintf(rec->station.id, sizeof(rec->station.id), "SIM-01");
+	rec->station.nest = 1;
 	snprintf(rec->unit.serial, sizeof(rec->unit.serial), "MN1-000123");
 	snprintf(rec->unit.model, sizeof(rec->unit.model), "MN1");
 	snprintf(rec->unit.hardware, sizeof(rec->unit.hardware), "1.0");
 	snprintf(rec->unit.firmware, sizeof(rec->unit.firmware), "1.2.0");
 	snprintf(rec->operator_name, sizeof(rec->operator_name), "Zoë Quality");
-	rec->simulated = 1;
-	rec->seed = 18446744073709551615ULL;
+	rec->station.simulated = 1;
+	rec->station.seed = 18446744073709551615ULL;
 	assert_int_equal(rig_record_step_begin(rec, "identify", "identify", &st), 0);
 	rig_record_step_end(st, RIG_OUTCOME_PASS, "MN1-000123, firmware 1.2.0");
 	assert_int_equal(rig_record_step_begin(rec, "as_left", "as_left", &st), 0);
@@ -156,7 +156,7 @@ static void write_and_read_back(void **state)
 	assert_int_equal(count_entries(folder, "record"), 1);
 
 	json = slurp(path);
-	assert_non_null(strstr(json, "\"schema\": \"needle-rig/run-record/1\""));
+	assert_non_null(strstr(json, "\"schema\": \"needle-rig/run-record/2\""));
 	assert_non_null(strstr(json, "\"seed\": \"18446744073709551615\""));
 	assert_non_null(strstr(json, "\"value\": 0.3\n")); /* 15 digits: not 0.30000000000000004 */
 	assert_non_null(strstr(json, "\"value\": null")); /* the measurement not taken */
@@ -164,7 +164,7 @@ static void write_and_read_back(void **state)
 	assert_int_equal(rig_record_load(path, &back), 0);
 	assert_string_equal(back->run_id, rec->run_id);
 	assert_string_equal(back->operator_name, "Zoë Quality");
-	assert_true(back->seed == rec->seed);
+	assert_true(back->station.seed == rec->station.seed);
 	assert_int_equal(back->n_steps, 2);
 	assert_int_equal(back->steps[1]->n_measurements, 4);
 	const struct rig_measurement *m = back->steps[1]->measurements;
@@ -254,7 +254,7 @@ static void strict_reading(void **state)
 	struct {
 		const char *from, *to, *says;
 	} cases[] = {
-		{"run-record/1", "run-record/2", "'schema': expected \"needle-rig/run-record/1\""},
+		{"run-record/2", "run-record/3", "'schema': expected \"needle-rig/run-record/2\""},
 		{"\"operator\"", "\"operators\"", "'operators': expected no such field"},
 		{"\"code\": 2500", "\"code\": 2501", "table 'depth_knots': expected fields that agree"},
 		{"\"judged\": true", "\"judged\": 1", "steps[1].measurements[0] 'judged': expected true"},

@@ -164,6 +164,17 @@ int rig_dut_table_read(struct rig_dut *dut, int slot, uint8_t *buf, size_t cap, 
  *  pen keeps its previous table unless the commit succeeded. */
 int rig_dut_table_write(struct rig_dut *dut, const uint8_t *blob, size_t len);
 
+/** The first half of rig_dut_table_write: the checks, TABLE_BEGIN and the
+ *  TABLE_CHUNKs, so that a caller can make the bytes durable before they
+ *  become active. Nothing is active yet; on failure the write is aborted. */
+int rig_dut_table_upload(struct rig_dut *dut, const uint8_t *blob, size_t len);
+
+/** The second half: TABLE_COMMIT of the table rig_dut_table_upload sent
+ *  (the same @p blob), then the read-back compared byte for byte.
+ *  RIG_ERR_TIMEOUT / RIG_ERR_DISCONNECTED leave the outcome unknown (read
+ *  the active table to settle it); a refusal leaves the previous table. */
+int rig_dut_table_commit(struct rig_dut *dut, const uint8_t *blob, size_t len);
+
 /** TABLE_ABORT: discard a table write in progress. */
 int rig_dut_table_abort(struct rig_dut *dut);
 

@@ -30,6 +30,7 @@ enum rig_err {
 	RIG_ERR_INTERRUPTED = -19,/* stopped by signal or operator */
 	RIG_ERR_SIGNATURE = -20,  /* HMAC signature invalid */
 	RIG_ERR_INTERNAL = -21,   /* bug: an invariant of librig failed */
+	RIG_ERR_NOSPACE = -22,    /* disk full (or over quota): nothing more can be stored */
 };
 
 /** Short English description of @p err (a negative rig_err or 0).

@@ -66,6 +66,7 @@ struct rig_nest {
 
 struct rig_phantom {
 	char *type;               /* material and thickness, e.g. "silicone 2 mm" */
+	char *lot;                /* batch or id of the sheet installed; NULL when not given */
 	struct rig_date installed;
 	uint64_t max_strokes;     /* replace after this many strokes; 0: no limit */
 	int has_expiry;
@@ -95,6 +96,8 @@ struct rig_fixture {
 	struct rig_phantom phantom;
 	struct rig_fixture_safety safety;
 	char *line_key;           /* path of the line key file */
+	char *signing_key;        /* the station's Ed25519 record-signing key file; NULL:
+				     <fixture folder>/<station id>.signing.key */
 };
 
 /** Load the fixture file at @p path. String values may contain ${NAME},

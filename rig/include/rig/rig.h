@@ -11,6 +11,10 @@
 /** Version string of librig ("0.1.0"). */
 const char *rig_version(void);
 
+/** The build's git commit (`git describe` when it was configured), or
+ *  "unknown" outside a checkout. */
+const char *rig_build_commit(void);
+
 /** Install SIGINT/SIGTERM/SIGHUP handlers that set a flag every blocking librig
  *  call checks; after it is set they return RIG_ERR_INTERRUPTED. */
 void rig_install_interrupt_handlers(void);

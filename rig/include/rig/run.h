@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include <rig/event.h>
 #include <rig/fixture.h>
 #include <rig/record.h>
 #include <rig/suite.h>
@@ -40,6 +41,10 @@ struct rig_run_options {
 					      runner's own waits are divided by it. 0 means 1 */
 	rig_run_progress_fn progress;      /* may be NULL */
 	void *progress_user;
+	/* More sinks for the run's events (rig/event.h), after the journal and
+	 * the progress display; may be NULL. */
+	const struct rig_event_sink *sinks;
+	size_t n_sinks;
 };
 
 /** The headline of a finished run (the full story is in the record). */
@@ -59,13 +64,25 @@ struct rig_run_summary {
 	/* Station time the steps physically needed: capture durations plus
 	 * settling waits, in the station's seconds (for overhead figures). */
 	double physical_s;
+	int bad_input;                /* the run was refused for a bad input file (the line
+					 key): the CLI exits 2 */
+	int error;                    /* the rig_err behind an ERROR, or 0 */
 };
 
-/** Run @p opt->suite on the unit in nest @p opt->nest. Returns 0 when the
- *  run ended and its record was written (the verdict, which may be ERROR or
- *  ABORTED, is in @p out), or a negative rig_err when not even the record
- *  could be written (rig_last_error() says why). Checks rig_interrupted()
- *  between and inside steps: Ctrl-C ends the run ABORTED with the pen safe. */
+/** The headline of a run from its record (worst errors of the as-found and
+ *  as-left steps, outcome, serial, table). Fields the record does not hold
+ *  (record_path, physical_s) are left as they are. */
+void rig_run_summary_from_record(const struct rig_record *rec, struct rig_run_summary *out);
+
+/** Run @p opt->suite on the unit in nest @p opt->nest. Before anything:
+ *  runs of the station that died are closed into records, and the run's
+ *  folder and journal are opened (docs/records.md); then the preflight
+ *  (locks, line key, disk room, phantom), the nest, the steps, the safe
+ *  state. Returns 0 when the run ended and its record was written (the
+ *  verdict, which may be ERROR or ABORTED, is in @p out), or a negative
+ *  rig_err when not even the record could be written (rig_last_error()
+ *  says why). Checks rig_interrupted() between and inside steps: Ctrl-C
+ *  ends the run ABORTED with the pen safe. */
 int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out);
 
 #endif

@@ -66,3 +66,12 @@ const char *rig_version(void)
 {
 	return "0.1.0";
 }
+
+const char *rig_build_commit(void)
+{
+#ifdef RIG_BUILD_COMMIT
+	return RIG_BUILD_COMMIT;
+#else
+	return "unknown";
+#endif
+}

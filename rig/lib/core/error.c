@@ -39,6 +39,7 @@ static const struct err_text err_table[] = {
 	{RIG_ERR_INTERRUPTED, "RIG_ERR_INTERRUPTED", "interrupted"},
 	{RIG_ERR_SIGNATURE, "RIG_ERR_SIGNATURE", "signature invalid"},
 	{RIG_ERR_INTERNAL, "RIG_ERR_INTERNAL", "internal error (a bug in needle-rig)"},
+	{RIG_ERR_NOSPACE, "RIG_ERR_NOSPACE", "disk full"},
 };
 
 static const struct err_text *find(int err)

@@ -107,6 +107,7 @@ int rig_dut_open(const char *uri, struct rig_dut **out)
 	dut->write_chunk = RIGI_DUT_CHUNK_MAX;
 	dut->read_chunk = RIGI_DUT_READ_MAX;
 	dut->last_status = -1;
+	dut->pending_slot = -1;
 	/* A random first seq: a new session's first request is never taken by
 	 * the pen for a resend of the previous session's last one. */
 	rigi_random_bytes((uint8_t *)&dut->next_seq, sizeof(dut->next_seq));

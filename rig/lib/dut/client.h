@@ -32,6 +32,7 @@ struct rig_dut {
 	int have_identity;
 	struct rig_dut_identity id;
 	uint8_t serial16[RIGI_DUT_SERIAL_BYTES]; /* IDENTIFY's raw serial field */
+	int pending_slot;               /* slot uploaded, awaiting commit; -1 none */
 };
 
 /* One request. */

@@ -232,35 +232,61 @@ static void abort_after(struct rig_dut *dut, int err)
 	rigi_fail(err, "%s", detail);
 }
 
-int rig_dut_table_write(struct rig_dut *dut, const uint8_t *blob, size_t len)
+int rig_dut_table_upload(struct rig_dut *dut, const uint8_t *blob, size_t len)
 {
 	struct rig_cal_table t;
 	struct rig_dut_status st;
 	unsigned slot = 0;
 	int ret;
 
+	dut->pending_slot = -1;
 	ret = precheck(dut, blob, len, &t, &st);
 	if (ret < 0)
 		return ret;
-	RIGI_INFO(DOMAIN, "pen at %s (%s): writing table_seq %u (%zu bytes)", dut->uri.text,
+	RIGI_INFO(DOMAIN, "pen at %s (%s): uploading table_seq %u (%zu bytes)", dut->uri.text,
 		  dut->id.serial, t.table_seq, len);
 	ret = begin(dut, blob, len, &slot);
 	if (ret < 0)
-		goto out;
+		return ret;
 	ret = check_write_slot(dut, &st, slot);
 	if (ret == 0)
 		ret = send_chunks(dut, blob, len);
+	if (ret < 0) {
+		abort_after(dut, ret);
+		return ret;
+	}
+	dut->pending_slot = (int)slot;
+	return 0;
+}
+
+int rig_dut_table_commit(struct rig_dut *dut, const uint8_t *blob, size_t len)
+{
+	struct rig_cal_table t;
+	int ret;
+	unsigned slot;
+
+	if (dut->pending_slot < 0)
+		return rigi_fail(RIG_ERR_STATE, "pen at %s: no table uploaded to commit",
+				 dut->uri.text);
+	slot = (unsigned)dut->pending_slot;
+	dut->pending_slot = -1;
+	ret = rig_cal_table_decode(blob, len, NULL, &t);
 	if (ret == 0)
 		ret = commit(dut, &t, slot);
 	if (ret < 0) {
 		abort_after(dut, ret);
-		goto out;
+		return ret;
 	}
 	ret = read_back(dut, blob, len, slot);
 	if (ret == 0)
 		RIGI_INFO(DOMAIN, "pen at %s (%s): table_seq %u active in slot %c, read back and "
 			  "verified", dut->uri.text, dut->id.serial, t.table_seq,
 			  slot_letter(slot));
-out:
 	return ret;
+}
+
+int rig_dut_table_write(struct rig_dut *dut, const uint8_t *blob, size_t len)
+{
+	int ret = rig_dut_table_upload(dut, blob, len);
+	return ret < 0 ? ret : rig_dut_table_commit(dut, blob, len);
 }

@@ -9,6 +9,7 @@
 
 #include <rig/analysis.h>
 #include <rig/dut.h>
+#include <rig/event.h>
 #include <rig/instr.h>
 #include <rig/run.h>
 #include <rig/table.h>
@@ -30,14 +31,25 @@ struct rigi_sample {
 	double max_disp_um;        /* largest protrusion seen (safety) */
 };
 
+#define RIGI_MAX_SINKS 8
+
 struct rigi_run {
 	const struct rig_run_options *opt;
 	const struct rig_fixture *fx;
 	const struct rig_nest *nest;
-	struct rig_record *rec;
 	struct rig_run_summary *sum;
 	double time_scale;
 	unsigned step_index;
+	char run_id[RIG_RUN_ID_MAX];
+	const char *reports, *calibrations;
+
+	/* The event stream: sinks registered for this run. */
+	struct rig_event_sink sinks[RIGI_MAX_SINKS];
+	size_t n_sinks;
+	int sink_error;             /* a required sink failed: a rig_err, else 0 */
+	char sink_detail[RIG_RECORD_REASON_MAX];
+	int locks[2];               /* station and nest lock files, -1 when not held */
+	uint64_t phantom_strokes_before;
 
 	struct rig_daq *daq;
 	struct rig_displacement *disp;
@@ -63,6 +75,7 @@ struct rigi_run {
 struct rigi_step_result {
 	enum rig_outcome outcome;
 	char reason[RIG_RECORD_REASON_MAX];
+	int err;   /* the rig_err behind an ERROR or ABORTED, when one is known */
 };
 
 /* ---- setpoints.c: the pen's user setpoints ---- */
@@ -125,6 +138,28 @@ void rigi_step_write_table(struct rigi_run *r, const struct rig_step *st,
 			   struct rig_record_step *rs, struct rigi_step_result *res);
 void rigi_step_read_back(struct rigi_run *r, const struct rig_step *st,
 			 struct rig_record_step *rs, struct rigi_step_result *res);
+
+/* ---- events.c: the run's event stream ---- */
+/** Send @p ev (its time is set here) to every sink. A required sink that
+ *  fails sets r->sink_error; the runner then stops before changing the pen
+ *  further. Returns r->sink_error. */
+int rigi_emit(struct rigi_run *r, struct rig_event *ev);
+/** Add @p m to the step's measurements and emit it. */
+int rigi_measurement_add(struct rigi_run *r, struct rig_record_step *rs,
+			 const struct rig_measurement *m);
+/** Emit the station event: each instrument's identity and certificate. */
+int rigi_emit_station(struct rigi_run *r);
+/** Fill the record header of this run (traceability) and emit run_begin. */
+int rigi_emit_run_begin(struct rigi_run *r, const char *signing_key);
+
+/* ---- preflight.c: what is checked before the pen is touched ---- */
+/** Locks, line key, writable folders with room, the phantom's strokes.
+ *  0, or a rig_err with the cause in rig_last_error(); *@p bad_input is
+ *  set when the cause is an input file (the line key). */
+int rigi_preflight(struct rigi_run *r, int *bad_input);
+void rigi_release_locks(struct rigi_run *r);
+/** The station's record-signing key file (the fixture's, or beside it). */
+void rigi_signing_key_path(const struct rig_fixture *fx, char *out, size_t cap);
 
 /* ---- runner.c ---- */
 void rigi_progress(struct rigi_run *r, const char *step, unsigned point, unsigned n_points,

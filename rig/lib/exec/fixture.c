@@ -12,7 +12,7 @@
 #include "core/core.h"
 
 static const char *const top_keys[] = {"station", "daq",    "nests",    "phantom",
-				       "safety",  "line_key", NULL};
+				       "safety",  "line_key", "signing_key", NULL};
 static const char *const station_keys[] = {"id", "name", NULL};
 static const char *const daq_keys[] = {"uri", "sample_rate_hz", NULL};
 static const char *const nest_keys[] = {"index", "dut", "displacement", "force", NULL};
@@ -20,8 +20,8 @@ static const char *const sensor_keys[] = {"uri",  "channel", "scale", "offset",
 					  "unit", "calibration", NULL};
 static const char *const cal_keys[] = {"certificate", "calibrated", "due",
 				       "standard_uncertainty", NULL};
-static const char *const phantom_keys[] = {"type", "installed", "max_strokes", "expires",
-					   "tent_residual", NULL};
+static const char *const phantom_keys[] = {"type", "lot", "installed", "max_strokes",
+					   "expires", "tent_residual", NULL};
 static const char *const safety_keys[] = {"max_force_mn", "max_protrusion_um", NULL};
 
 enum uri_class { URI_MODBUS, URI_DUT };
@@ -188,6 +188,7 @@ static int read_phantom(const struct rigi_map *top, struct rig_phantom *p)
 	if (ret < 0)
 		return ret;
 	if ((ret = rigi_map_str(&m, "type", RIGI_REQUIRED, &p->type)) < 0 ||
+	    (ret = rigi_map_str(&m, "lot", RIGI_OPTIONAL, &p->lot)) < 0 ||
 	    (ret = rigi_map_date(&m, "installed", RIGI_REQUIRED, &p->installed)) < 0 ||
 	    (ret = rigi_map_uint(&m, "max_strokes", RIGI_OPTIONAL, 1, 1000000000000UL,
 				 &strokes)) < 0 ||
@@ -229,7 +230,8 @@ static int read_fixture(const struct rigi_cfg *cfg, const struct rigi_node *root
 				&fx->safety.max_force_mn)) < 0 ||
 	    (ret = rigi_map_num(&safety, "max_protrusion_um", RIGI_REQUIRED, 1, 1e4,
 				&fx->safety.max_protrusion_um)) < 0 ||
-	    (ret = rigi_map_str(&top, "line_key", RIGI_REQUIRED, &fx->line_key)) < 0)
+	    (ret = rigi_map_str(&top, "line_key", RIGI_REQUIRED, &fx->line_key)) < 0 ||
+	    (ret = rigi_map_str(&top, "signing_key", RIGI_OPTIONAL, &fx->signing_key)) < 0)
 		return ret;
 	fx->daq.sample_rate_hz = (unsigned)rate;
 	return 0;
@@ -286,6 +288,8 @@ void rig_fixture_free(struct rig_fixture *fx)
 	free(fx->station_name);
 	free(fx->daq.uri);
 	free(fx->phantom.type);
+	free(fx->phantom.lot);
+	free(fx->signing_key);
 	free(fx->line_key);
 	free(fx);
 }

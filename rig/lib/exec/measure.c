@@ -93,10 +93,17 @@ int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *o
 		params.tent_residual = r->fx->phantom.tent_residual;
 		ret = rig_analysis_run(cap, &params, &out->an);
 	}
-	if (ret == 0)
+	if (ret == 0) {
+		struct rig_event ev = {.type = RIG_EV_CAPTURE};
 		out->n_accepted = out->an->count[RIG_STROKE_OK];
-	else
+		ev.u.capture = (struct rig_ev_capture){r->step_index, capture_s,
+						       r->fx->daq.sample_rate_hz, n,
+						       out->an->n_strokes, out->n_accepted};
+		if (rigi_emit(r, &ev))
+			ret = rigi_fail(r->sink_error, "%s", r->sink_detail);
+	} else {
 		rigi_error_context("DAQ capture of nest %u (%.2f s)", r->nest->index, capture_s);
+	}
 	rig_capture_free(cap);
 	free(buf);
 	return ret;

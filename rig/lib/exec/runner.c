@@ -10,8 +10,12 @@
 
 #include <rig/rig.h>
 
+#include <rig/evidence.h>
+
 #include "core/core.h"
 #include "exec/exec.h"
+#include "records/evidence.h"
+#include "records/records.h"
 
 void rigi_result_set(struct rigi_step_result *res, enum rig_outcome outcome, const char *fmt, ...)
 {
@@ -54,6 +58,7 @@ void rigi_result_from_error(struct rigi_run *r, struct rigi_step_result *res, in
 {
 	char detail[RIG_RECORD_REASON_MAX], flags[128];
 	snprintf(detail, sizeof(detail), "%s", rig_last_error());
+	res->err = err;
 	if (err == RIG_ERR_INTERRUPTED)
 		rigi_result_set(res, RIG_OUTCOME_ABORTED, "%s: interrupted by the operator", what);
 	else if (err == RIG_ERR_DEVICE && pen_fault(r, flags, sizeof(flags)))
@@ -87,14 +92,14 @@ void rigi_progress(struct rigi_run *r, const char *step, unsigned point, unsigne
 {
 	char text[256];
 	va_list ap;
-	if (!r->opt->progress)
-		return;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	struct rig_run_progress p = {step, r->step_index, (unsigned)r->opt->suite->n_steps, point,
-				     n_points, text};
-	r->opt->progress(&p, r->opt->progress_user);
+	struct rig_event ev = {.type = RIG_EV_PROGRESS};
+	ev.u.progress = (struct rig_ev_progress){step, r->step_index,
+						 (unsigned)r->opt->suite->n_steps, point, n_points,
+						 text};
+	rigi_emit(r, &ev);
 }
 
 /* A pen reporting a fault of its own (cartridge not detected, stalled,
@@ -120,14 +125,52 @@ static int unit_faults(struct rigi_run *r, struct rigi_step_result *res)
 static int serial_is_safe(const char *s)
 {
 	size_t n = strlen(s);
-	return n > 0 && strcmp(s, ".") && strcmp(s, "..") &&
+	return n > 0 && s[0] != '.' && s[0] != '_' &&
 	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
+}
+
+/* The table the pen has now, kept before anything can change it: in the
+ * record (unit.previous_table) and byte for byte in calibrations/. */
+static int read_previous_table(struct rigi_run *r, struct rig_record_unit *u)
+{
+	uint8_t blob[RIG_CAL_TABLE_MAX_BYTES];
+	char dir[1100];
+	size_t len = 0;
+	int ret = rig_dut_table_read(r->dut, RIG_DUT_SLOT_ACTIVE, blob, sizeof(blob), &len);
+	if (ret < 0 || len == 0)
+		return ret; /* a blank pen has no table */
+	if (rig_record_table_set(&u->previous_table, blob, len, 0) < 0) {
+		/* Corrupt or of another format: kept as bytes, not decoded. */
+		RIGI_WARN("run", "pen %s: its active table does not decode: %s", u->serial,
+			  rig_last_error());
+	} else {
+		u->has_previous_table = 1;
+	}
+	snprintf(dir, sizeof(dir), "%s/%s", r->calibrations, u->serial);
+	int n = snprintf(u->previous_table_path, sizeof(u->previous_table_path),
+			 "%.200s/%s.as-found.bin", dir, r->run_id);
+	if (n < 0 || (size_t)n >= sizeof(u->previous_table_path))
+		return rigi_fail(RIG_ERR_RANGE, "calibrations path %s is too long", dir);
+	ret = rigi_mkdir_p(dir);
+	return ret < 0 ? ret : rigi_atomic_write(u->previous_table_path, blob, len);
+}
+
+static void unit_identity(struct rigi_run *r, struct rig_record_unit *u)
+{
+	memset(u, 0, sizeof(*u));
+	snprintf(u->serial, sizeof(u->serial), "%s", r->id.serial);
+	snprintf(u->model, sizeof(u->model), "%s", r->id.model);
+	snprintf(u->hardware, sizeof(u->hardware), "%u.%u", r->id.hw_version >> 8,
+		 r->id.hw_version & 0xff);
+	snprintf(u->firmware, sizeof(u->firmware), "%u.%u.%u", r->id.fw_version >> 16,
+		 (r->id.fw_version >> 8) & 0xff, r->id.fw_version & 0xff);
 }
 
 void rigi_step_identify(struct rigi_run *r, const struct rig_step *st,
 			struct rig_record_step *rs, struct rigi_step_result *res)
 {
-	struct rig_record_unit *u = &r->rec->unit;
+	struct rig_record_unit u;
+	struct rig_event ev = {.type = RIG_EV_UNIT};
 	int ret = rig_dut_identify(r->dut, &r->id);
 	(void)rs;
 	rigi_progress(r, st->name, 0, 0, "identifying the pen");
@@ -138,22 +181,37 @@ void rigi_step_identify(struct rigi_run *r, const struct rig_step *st,
 	if (!serial_is_safe(r->id.serial)) {
 		rigi_result_set(res, RIG_OUTCOME_ERROR,
 				"the pen reports serial '%s', which cannot name its records "
-				"(letters, digits, '-', '_', '.' only): check the pen's provisioning",
+				"(letters, digits, '-', '_', '.' only, not starting with '_' or '.'): "
+				"check the pen's provisioning",
 				r->id.serial);
 		return;
 	}
 	r->have_id = 1;
-	snprintf(u->serial, sizeof(u->serial), "%s", r->id.serial);
-	snprintf(u->model, sizeof(u->model), "%s", r->id.model);
-	snprintf(u->hardware, sizeof(u->hardware), "%u.%u", r->id.hw_version >> 8,
-		 r->id.hw_version & 0xff);
-	snprintf(u->firmware, sizeof(u->firmware), "%u.%u.%u", r->id.fw_version >> 16,
-		 (r->id.fw_version >> 8) & 0xff, r->id.fw_version & 0xff);
+	unit_identity(r, &u);
 	snprintf(r->sum->serial, sizeof(r->sum->serial), "%s", r->id.serial);
+	if ((ret = read_previous_table(r, &u)) < 0) {
+		rigi_result_from_error(r, res, ret, "keeping the pen's present table");
+		return;
+	}
+	ev.u.unit = &u;
+	if (rigi_emit(r, &ev)) {
+		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s", r->sink_detail);
+		return;
+	}
 	if (unit_faults(r, res))
 		return;
-	rigi_result_set(res, RIG_OUTCOME_PASS, "%s %s, firmware %s", u->model, u->serial,
-			u->firmware);
+	/* A station whose key this pen refuses is found now, before any stroke. */
+	if (r->have_key && (ret = rigi_ensure_auth(r)) < 0) {
+		rigi_result_from_error(r, res, ret, "authenticating with the line key");
+		if (ret == RIG_ERR_AUTH)
+			rigi_result_set(res, RIG_OUTCOME_ERROR,
+					"the pen refused the station's line key (%s): this station "
+					"is not set up for this line; fix line_key, then retest",
+					r->opt->key_path ? r->opt->key_path : r->fx->line_key);
+		return;
+	}
+	rigi_result_set(res, RIG_OUTCOME_PASS, "%s %s, firmware %s%s", u.model, u.serial,
+			u.firmware, u.has_previous_table ? "" : ", no valid table");
 }
 
 static int check_sensor(const char *what, int ret, const struct rig_sensor_reading *rd,
@@ -185,12 +243,14 @@ void rigi_step_readiness(struct rigi_run *r, const struct rig_step *st,
 		return;
 	}
 	free(detail);
-	if (rd->check_phantom && rig_fixture_check_phantom(r->fx, &today, 0) < 0) {
+	if (rd->check_phantom &&
+	    rig_fixture_check_phantom(r->fx, &today, r->phantom_strokes_before) < 0) {
 		rigi_result_set(res, RIG_OUTCOME_ERROR, "phantom: %s", rig_last_error());
 		return;
 	}
 	/* The pen must be still while the sensors are re-referenced. */
 	int ret = rig_dut_safe(r->dut);
+	r->authenticated = 0; /* SAFE ends the session */
 	if (ret < 0) {
 		rigi_result_from_error(r, res, ret, "stopping the pen before zeroing");
 		return;
@@ -228,8 +288,25 @@ static step_fn step_function(enum rig_step_type type)
 	return NULL;
 }
 
+static void emit_step_begin(struct rigi_run *r, size_t i, const struct rig_step *st)
+{
+	struct rig_event ev = {.type = RIG_EV_STEP_BEGIN};
+	ev.u.step_begin = (struct rig_ev_step_begin){(unsigned)i, st->name,
+						     rig_step_type_name(st->type)};
+	rigi_emit(r, &ev);
+}
+
+static void emit_step_end(struct rigi_run *r, size_t i, const struct rigi_step_result *res,
+			  int64_t t0)
+{
+	struct rig_event ev = {.type = RIG_EV_STEP_END};
+	ev.u.step_end = (struct rig_ev_step_end){(unsigned)i, res->outcome, res->reason,
+						 (double)(rig_clock_ns() - t0) / 1e9};
+	rigi_emit(r, &ev);
+}
+
 /* Run the steps; returns the outcome that ended the run and its reason. */
-static enum rig_outcome run_steps(struct rigi_run *r, char *reason, size_t cap)
+static enum rig_outcome run_steps(struct rigi_run *r, char *reason, size_t cap, int *err)
 {
 	const struct rig_suite *suite = r->opt->suite;
 	enum rig_outcome worst = RIG_OUTCOME_PASS;
@@ -237,23 +314,31 @@ static enum rig_outcome run_steps(struct rigi_run *r, char *reason, size_t cap)
 	snprintf(reason, cap, "every step passed");
 	for (size_t i = 0; i < suite->n_steps; i++) {
 		const struct rig_step *st = &suite->steps[i];
-		struct rig_record_step *rs = NULL;
-		struct rigi_step_result res = {RIG_OUTCOME_ERROR, "step did not report"};
+		struct rig_record_step rs = {0};
+		struct rigi_step_result res = {RIG_OUTCOME_ERROR, "step did not report", 0};
+		int64_t t0 = rig_clock_ns();
 		r->step_index = (unsigned)i;
-		if (rig_record_step_begin(r->rec, st->name, rig_step_type_name(st->type), &rs) < 0) {
-			snprintf(reason, cap, "%s: cannot record the step: %s", st->name,
-				 rig_last_error());
-			return RIG_OUTCOME_ERROR;
-		}
-		if (rig_interrupted())
+		emit_step_begin(r, i, st);
+		rig_clear_error();
+		if (r->sink_error)
+			rigi_result_set(&res, RIG_OUTCOME_ERROR, "%s", r->sink_detail);
+		else if (rig_interrupted())
 			rigi_result_set(&res, RIG_OUTCOME_ABORTED, "interrupted by the operator");
 		else
-			step_function(st->type)(r, st, rs, &res);
-		rig_record_step_end(rs, res.outcome, res.reason);
+			step_function(st->type)(r, st, &rs, &res);
+		/* Evidence that could not be kept stops the run, whatever the step saw. */
+		if (r->sink_error && res.outcome != RIG_OUTCOME_ERROR)
+			rigi_result_set(&res, RIG_OUTCOME_ERROR, "%s", r->sink_detail);
+		free(rs.measurements);
+		emit_step_end(r, i, &res, t0);
 		RIGI_INFO("run", "%s: %s: %s", st->name, rig_outcome_name(res.outcome), res.reason);
 		if (rig_outcome_combine(worst, res.outcome) != worst) {
 			worst = rig_outcome_combine(worst, res.outcome);
 			snprintf(reason, cap, "%s: %.440s", st->name, res.reason);
+			*err = r->sink_error ? r->sink_error
+			       : res.err		? res.err
+			       : res.outcome == RIG_OUTCOME_ABORTED ? RIG_ERR_INTERRUPTED
+								    : RIG_ERR_STATE;
 		}
 		/* A failed unit is not calibrated further; a broken station or an
 		 * operator stop ends the run at once. */
@@ -264,31 +349,19 @@ static enum rig_outcome run_steps(struct rigi_run *r, char *reason, size_t cap)
 	return worst;
 }
 
-static void start_record(struct rigi_run *r)
-{
-	const char *op = r->opt->operator_name ? r->opt->operator_name : getenv("USER");
-	struct rig_record *rec = r->rec;
-	snprintf(rec->suite_name, sizeof(rec->suite_name), "%s", r->opt->suite->name);
-	snprintf(rec->suite_version, sizeof(rec->suite_version), "%s", r->opt->suite->version);
-	snprintf(rec->station_id, sizeof(rec->station_id), "%s", r->fx->station_id);
-	snprintf(rec->operator_name, sizeof(rec->operator_name), "%s", op ? op : "unknown");
-	snprintf(rec->software_version, sizeof(rec->software_version), "%s", rig_version());
-	rec->nest = r->opt->nest;
-	rec->simulated = r->opt->simulated;
-	rec->seed = r->opt->seed;
-}
-
-static void finish(struct rigi_run *r, enum rig_outcome outcome, const char *reason)
+static void emit_end(struct rigi_run *r, enum rig_outcome outcome, const char *reason, int err)
 {
 	char detail[256];
-	int safe = rigi_nest_make_safe(r, detail, sizeof(detail)) == 0;
-	rig_record_set_safe_state(r->rec, safe, detail);
-	r->sum->safe_state_confirmed = safe;
-	snprintf(r->sum->safe_state_detail, sizeof(r->sum->safe_state_detail), "%s", detail);
-	rig_record_finish(r->rec, outcome, reason);
-	r->sum->outcome = r->rec->outcome;
-	snprintf(r->sum->reason, sizeof(r->sum->reason), "%s", r->rec->reason);
-	snprintf(r->sum->run_id, sizeof(r->sum->run_id), "%s", r->rec->run_id);
+	struct rig_event ev = {.type = RIG_EV_SAFE_STATE};
+	int safe = r->dut ? rigi_nest_make_safe(r, detail, sizeof(detail)) == 0 : 0;
+	if (!r->dut)
+		snprintf(detail, sizeof(detail), "the pen was never reached: nothing to make safe");
+	ev.u.safe = (struct rig_ev_safe){safe, detail};
+	rigi_emit(r, &ev);
+	ev = (struct rig_event){.type = RIG_EV_RUN_END};
+	ev.u.run_end = (struct rig_ev_run_end){outcome, reason,
+					       outcome == RIG_OUTCOME_ERROR ? err : 0};
+	rigi_emit(r, &ev);
 }
 
 static void summary_init(struct rig_run_summary *s)
@@ -300,35 +373,87 @@ static void summary_init(struct rig_run_summary *s)
 	snprintf(s->serial, sizeof(s->serial), "unknown");
 }
 
+/* Progress goes to the caller's callback through a sink like any other. */
+static int progress_sink(const struct rig_event *ev, void *user)
+{
+	const struct rigi_run *r = user;
+	if (ev->type != RIG_EV_PROGRESS)
+		return 0;
+	const struct rig_ev_progress *p = &ev->u.progress;
+	struct rig_run_progress rp = {p->step, p->step_index, p->n_steps, p->point, p->n_points,
+				      p->text};
+	r->opt->progress(&rp, r->opt->progress_user);
+	return 0;
+}
+
+static void add_sink(struct rigi_run *r, struct rig_event_sink s)
+{
+	if (r->n_sinks < RIGI_MAX_SINKS)
+		r->sinks[r->n_sinks++] = s;
+}
+
+/* Everything before the pen is touched; the cause goes to @p reason. */
+static int prepare(struct rigi_run *r, const char *signing_key, char *reason, size_t cap,
+		   int *bad_input)
+{
+	int ret = rigi_emit_run_begin(r, signing_key);
+	if (ret == 0)
+		ret = rigi_preflight(r, bad_input);
+	if (ret == 0 && (ret = rigi_nest_open(r)) < 0)
+		rigi_error_context("opening nest %u", r->nest->index);
+	if (ret < 0)
+		snprintf(reason, cap, "%s: %.440s", rig_strerror(ret),
+			 r->sink_error ? r->sink_detail : rig_last_error());
+	if (rigi_emit_station(r) && ret == 0) {
+		ret = r->sink_error;
+		snprintf(reason, cap, "%s", r->sink_detail);
+	}
+	return ret;
+}
+
 int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out)
 {
-	struct rigi_run r = {.opt = opt, .fx = opt->fixture, .sum = out};
-	char reason[RIG_RECORD_REASON_MAX];
+	struct rigi_run r = {.opt = opt, .fx = opt->fixture, .sum = out, .locks = {-1, -1}};
+	struct rigi_evidence ev;
+	struct rig_record *rec = NULL;
+	char reason[RIG_RECORD_REASON_MAX], key[1024];
 	enum rig_outcome outcome;
-	int ret;
+	int ret, err = 0, bad_input = 0;
 
 	summary_init(out);
 	r.time_scale = opt->time_scale > 0 ? opt->time_scale : 1.0;
+	r.reports = opt->reports_dir ? opt->reports_dir : "reports";
+	r.calibrations = opt->calibrations_dir ? opt->calibrations_dir : "calibrations";
 	r.nest = rig_fixture_nest(opt->fixture, opt->nest);
 	if (!r.nest)
 		return rigi_fail(RIG_ERR_ARG, "fixture %s has no nest %u", opt->fixture->path,
 				 opt->nest);
-	ret = rig_record_new(&r.rec);
+	rigi_signing_key_path(opt->fixture, key, sizeof(key));
+	/* Runs of this station that died are closed into records first. */
+	rig_records_recover(r.reports, r.calibrations, key, 0, NULL, NULL, NULL);
+	if ((ret = rig_run_id_make(rig_time_now_ms(), r.run_id, sizeof(r.run_id))) < 0 ||
+	    (ret = rigi_evidence_open(&ev, r.reports, r.calibrations, key, r.run_id)) < 0)
+		return ret;
+	add_sink(&r, (struct rig_event_sink){"journal", rigi_evidence_sink, &ev, 1});
+	if (opt->progress)
+		add_sink(&r, (struct rig_event_sink){"progress", progress_sink, &r, 0});
+	for (size_t i = 0; i < opt->n_sinks; i++)
+		add_sink(&r, opt->sinks[i]);
+	ret = prepare(&r, key, reason, sizeof(reason), &bad_input);
+	if (ret < 0) {
+		outcome = ret == RIG_ERR_INTERRUPTED ? RIG_OUTCOME_ABORTED : RIG_OUTCOME_ERROR;
+		err = ret;
+	} else {
+		outcome = run_steps(&r, reason, sizeof(reason), &err);
+	}
+	emit_end(&r, outcome, reason, err);
+	rigi_nest_close(&r);
+	ret = rigi_evidence_close(&ev, &rec, out->record_path, sizeof(out->record_path));
+	rigi_release_locks(&r);
 	if (ret < 0)
 		return ret;
-	start_record(&r);
-	ret = rigi_nest_open(&r);
-	if (ret < 0) {
-		snprintf(reason, sizeof(reason), "cannot open nest %u: %s: %s", opt->nest,
-			 rig_strerror(ret), rig_last_error());
-		outcome = ret == RIG_ERR_INTERRUPTED ? RIG_OUTCOME_ABORTED : RIG_OUTCOME_ERROR;
-	} else {
-		outcome = run_steps(&r, reason, sizeof(reason));
-	}
-	finish(&r, outcome, reason);
-	rigi_nest_close(&r);
-	ret = rig_record_write(r.rec, opt->reports_dir ? opt->reports_dir : "reports",
-			       out->record_path, sizeof(out->record_path));
-	rig_record_free(r.rec);
-	return ret;
+	rig_run_summary_from_record(rec, out);
+	out->bad_input = bad_input;
+	rig_record_free(rec);
+	return 0;
 }

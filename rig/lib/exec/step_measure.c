@@ -66,7 +66,7 @@ static int plan_points(const struct rigi_run *r, const struct rig_step_measure *
 
 /* Judge against the tolerance; a limit that cannot be formed is an ERROR
  * measurement, never an unjudged one (unjudged ones do not count). */
-static int judge(struct rig_record_step *rs, struct rig_measurement *m,
+static int judge(struct rigi_run *r, struct rig_record_step *rs, struct rig_measurement *m,
 		 const struct rig_tolerance *tol, double *worst, double scale)
 {
 	struct rig_limit lim;
@@ -78,7 +78,7 @@ static int judge(struct rig_record_step *rs, struct rig_measurement *m,
 	e = m->error * scale;
 	if (isfinite(e) && (isnan(*worst) || fabs(e) > fabs(*worst)))
 		*worst = e;
-	return rig_record_step_add(rs, m);
+	return rigi_measurement_add(r, rs, m);
 }
 
 /* Record the measurements of one point from its analysed sample; 0 or
@@ -97,14 +97,14 @@ static int record_point(struct rigi_run *r, const struct rig_step_measure *m,
 		meas.value = an->protrusion_um.mean;
 		meas.u_expanded = rigi_protrusion_u(r, an);
 		meas.n = (unsigned)an->protrusion_um.n;
-		ret |= judge(rs, &meas, &m->depth, worst_depth, 1.0);
+		ret |= judge(r, rs, &meas, &m->depth, worst_depth, 1.0);
 		snprintf(name, sizeof(name), "penetration@%uum/%uspm", p->depth_um, p->rate_spm);
 		rig_measurement_init(&meas, name, "penetration", "um", p->depth_um);
 		meas.value = an->penetration_um.n ? an->penetration_um.mean : NAN;
 		meas.u_expanded = an->penetration_um.n ? 2.0 * an->penetration_um.sem : NAN;
 		meas.n = (unsigned)an->penetration_um.n;
 		rig_measurement_judge(&meas, NULL);
-		ret |= rig_record_step_add(rs, &meas);
+		ret |= rigi_measurement_add(r, rs, &meas);
 	}
 	if (p->judge_rate) {
 		double pct_scale = 100.0 / p->rate_spm;
@@ -113,7 +113,7 @@ static int record_point(struct rigi_run *r, const struct rig_step_measure *m,
 		meas.value = an->stroke_rate_hz.mean * 60.0;
 		meas.u_expanded = rigi_rate_u_spm(r, an);
 		meas.n = (unsigned)an->stroke_rate_hz.n;
-		ret |= judge(rs, &meas, &m->rate, worst_rate, pct_scale);
+		ret |= judge(r, rs, &meas, &m->rate, worst_rate, pct_scale);
 	}
 	return ret ? RIG_ERR_NOMEM : 0;
 }
@@ -197,7 +197,7 @@ static void health_add(struct health *h, const struct rig_analysis *an)
 
 /* A judged measurement against an upper limit; returns its outcome and
  * appends @p what to @p why when it is not PASS. */
-static enum rig_outcome judge_max(struct rig_record_step *rs, const char *name,
+static enum rig_outcome judge_max(struct rigi_run *r, struct rig_record_step *rs, const char *name,
 				  const char *quantity, const char *unit, double value, double U,
 				  unsigned n, double max, const char *what, char *why, size_t cap)
 {
@@ -212,7 +212,7 @@ static enum rig_outcome judge_max(struct rig_record_step *rs, const char *name,
 	m.u_expanded = U;
 	m.n = n;
 	rig_measurement_judge(&m, &lim);
-	rig_record_step_add(rs, &m);
+	rigi_measurement_add(r, rs, &m);
 	if (m.outcome != RIG_OUTCOME_PASS)
 		snprintf(why + strlen(why), cap - strlen(why), "%s%s %s: %.4g %s (limit %.4g %s): %s",
 			 why[0] ? "; " : "", rig_outcome_name(m.outcome), quantity, value, unit, max,
@@ -250,7 +250,7 @@ static int judge_health(struct rigi_run *r, const struct rig_step *st,
 	double total = (double)(h->accepted + h->skipped);
 	struct rig_stats fs;
 
-	*o = judge_max(rs, "skipped_strokes", "skipped", "%",
+	*o = judge_max(r, rs, "skipped_strokes", "skipped", "%",
 		       total ? 100.0 * h->skipped / total : 0, 0, (unsigned)total,
 		       m->max_skipped_pct, "the pen skips strokes", why, cap);
 	if (m->max_puncture_force_mn > 0 && h->n_puncture == 0) {
@@ -262,7 +262,7 @@ static int judge_health(struct rigi_run *r, const struct rig_step *st,
 		*o = RIG_OUTCOME_FAIL;
 	} else if (m->max_puncture_force_mn > 0 &&
 		   rig_stats_compute(h->puncture_mn, h->n_puncture, &fs) == 0) {
-		*o = rig_outcome_combine(*o, judge_max(rs, "puncture_force", "puncture_force", "mN",
+		*o = rig_outcome_combine(*o, judge_max(r, rs, "puncture_force", "puncture_force", "mN",
 						       fs.median, 2.0 * 1.2533 * fs.sem,
 						       (unsigned)fs.n, m->max_puncture_force_mn,
 						       "bent or blunt needles", why, cap));
@@ -273,7 +273,7 @@ static int judge_health(struct rigi_run *r, const struct rig_step *st,
 		double again = 0, sem = 0;
 		if (measure_drift(r, st, first, &again, &sem, res) < 0)
 			return -1;
-		*o = rig_outcome_combine(*o, judge_max(rs, "depth_drift", "drift", "um",
+		*o = rig_outcome_combine(*o, judge_max(r, rs, "depth_drift", "drift", "um",
 						       again - h->first_um,
 						       2.0 * sqrt(sem * sem +
 								  h->first_sem * h->first_sem),
@@ -356,8 +356,6 @@ void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
 	if (judge_health(r, st, rs, &h, &pts[0], why, sizeof(why), &health, res) < 0)
 		goto out;
 	rig_dut_motor(r->dut, 0);
-	*(as_left ? &r->sum->as_left_depth_um : &r->sum->as_found_depth_um) = worst_depth;
-	*(as_left ? &r->sum->as_left_rate_pct : &r->sum->as_found_rate_pct) = worst_rate;
 	conclude(res, as_left, verdict, health, why, worst_depth, worst_rate);
 out:
 	free(h.puncture_mn);

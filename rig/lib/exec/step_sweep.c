@@ -37,7 +37,7 @@ static int sweep_point(struct rigi_run *r, uint16_t code, uint16_t duty, double 
 	return 0;
 }
 
-static void add_reported(struct rig_record_step *rs, const char *name, const char *quantity,
+static void add_reported(struct rigi_run *r, struct rig_record_step *rs, const char *name, const char *quantity,
 			 const char *unit, double setpoint, double value, double u, size_t n)
 {
 	struct rig_measurement m;
@@ -46,7 +46,7 @@ static void add_reported(struct rig_record_step *rs, const char *name, const cha
 	m.u_expanded = u;
 	m.n = (unsigned)n;
 	rig_measurement_judge(&m, NULL);
-	rig_record_step_add(rs, &m);
+	rigi_measurement_add(r, rs, &m);
 }
 
 /* One sweep: raw values applied in order with the other held fixed, one
@@ -99,7 +99,7 @@ static int run_sweep(struct rigi_run *r, const struct rig_step *st, struct rig_r
 			y = quantity(sw, r, s.an, &u);
 			snprintf(name, sizeof(name), "%s@%s%u", depth ? "protrusion" : "rate",
 				 sw->varied, v);
-			add_reported(rs, name, depth ? "protrusion" : "rate", depth ? "um" : "spm", v,
+			add_reported(r, rs, name, depth ? "protrusion" : "rate", depth ? "um" : "spm", v,
 				     y, u, s.n_accepted);
 			out->x[out->n] = v;
 			out->y[out->n++] = y;

@@ -34,7 +34,7 @@ static int fit_curve(const struct rigi_sweep *sw, unsigned max_degree, const dou
 	return ret;
 }
 
-static void record_fit(struct rig_record_step *rs, const char *what, const char *unit,
+static void record_fit(struct rigi_run *r, struct rig_record_step *rs, const char *what, const char *unit,
 		       const struct rig_curve_info *info)
 {
 	struct rig_measurement m;
@@ -44,7 +44,7 @@ static void record_fit(struct rig_record_step *rs, const char *what, const char 
 	m.value = info->resid_sd;
 	m.n = (unsigned)info->n;
 	rig_measurement_judge(&m, NULL);
-	rig_record_step_add(rs, &m);
+	rigi_measurement_add(r, rs, &m);
 }
 
 /* Knot setpoints: every user depth; every speed level, plus rate_min and
@@ -123,8 +123,8 @@ void rigi_step_fit(struct rigi_run *r, const struct rig_step *st, struct rig_rec
 		rigi_result_from_error(r, res, ret, "fit");
 		return;
 	}
-	record_fit(rs, "depth", "um", &dinfo);
-	record_fit(rs, "rate", "spm", &rinfo);
+	record_fit(r, rs, "depth", "um", &dinfo);
+	record_fit(r, rs, "rate", "spm", &rinfo);
 	memset(&r->table, 0, sizeof(r->table));
 	snprintf(r->table.serial, sizeof(r->table.serial), "%s", r->id.serial);
 	r->table.created = (uint64_t)rig_wall_time_s();
@@ -141,35 +141,108 @@ void rigi_step_fit(struct rigi_run *r, const struct rig_step *st, struct rig_rec
 			dinfo.degree, dinfo.resid_sd, dinfo.n, rinfo.degree, rinfo.resid_sd, rinfo.n);
 }
 
-/* calibrations/<serial>/<run_id>.bin (exact bytes) and .json (readable). */
-static int store_table(struct rigi_run *r)
+/* calibrations/<serial>/<run_id>.bin (exact bytes) and .json (readable),
+ * durable before the pen is asked to activate them. */
+static int store_table(struct rigi_run *r, uint8_t slot, char *bin, char *json_path, size_t cap)
 {
-	const char *base = r->opt->calibrations_dir ? r->opt->calibrations_dir : "calibrations";
-	char dir[400], path[512];
+	struct rig_record *t = NULL;
+	char dir[1100];
 	char *json = NULL;
-	int ret;
+	int ret = rig_record_new(&t);
 
-	snprintf(dir, sizeof(dir), "%s/%s", base, r->id.serial);
-	ret = rigi_mkdir_p(dir);
+	snprintf(dir, sizeof(dir), "%s/%s", r->calibrations, r->id.serial);
+	snprintf(bin, cap, "%s/%s.bin", dir, r->run_id);
+	snprintf(json_path, cap, "%s/%s.json", dir, r->run_id);
+	if (ret == 0)
+		ret = rigi_mkdir_p(dir);
+	if (ret == 0)
+		ret = rigi_atomic_write(bin, r->blob, r->blob_len);
 	if (ret == 0) {
-		snprintf(path, sizeof(path), "%s/%s.bin", dir, r->rec->run_id);
-		ret = rigi_atomic_write(path, r->blob, r->blob_len);
-		snprintf(r->sum->table_path, sizeof(r->sum->table_path), "%s", path);
+		snprintf(t->run_id, sizeof(t->run_id), "%s", r->run_id);
+		snprintf(t->station.id, sizeof(t->station.id), "%s", r->fx->station_id);
+		ret = rig_record_set_table(t, r->blob, r->blob_len, slot);
 	}
 	if (ret == 0)
-		ret = rig_record_table_to_json(r->rec, &json);
-	if (ret == 0) {
-		snprintf(path, sizeof(path), "%s/%s.json", dir, r->rec->run_id);
-		ret = rigi_atomic_write(path, json, strlen(json));
-	}
+		ret = rig_record_table_to_json(t, &json);
+	if (ret == 0)
+		ret = rigi_atomic_write(json_path, json, strlen(json));
 	free(json);
+	rig_record_free(t);
 	return ret;
+}
+
+static int emit_table(struct rigi_run *r, enum rig_event_type type, uint8_t slot,
+		      const char *bin, const char *json)
+{
+	struct rig_event ev = {.type = type};
+	ev.u.table = (struct rig_ev_table){r->step_index, slot, r->table.table_seq, r->blob,
+					   r->blob_len, bin, json};
+	return rigi_emit(r, &ev);
+}
+
+static void emit_commit(struct rigi_run *r, enum rig_commit_status st, const char *detail)
+{
+	struct rig_event ev = {.type = RIG_EV_COMMIT_RESULT};
+	ev.u.commit = (struct rig_ev_commit){r->step_index, st, detail};
+	rigi_emit(r, &ev);
+}
+
+/* Encode, sign and check the table; 0 or -1 with @p res set. */
+static int prepare_table(struct rigi_run *r, struct rig_dut_status *ds,
+			 struct rigi_step_result *res)
+{
+	int ret = rig_dut_status(r->dut, ds);
+	if (ret == 0) {
+		r->table.table_seq = ds->active_table_seq + 1;
+		ret = rigi_ensure_key(r);
+	}
+	if (ret == 0)
+		ret = rig_cal_table_encode(&r->table, r->key, r->blob, sizeof(r->blob), &r->blob_len);
+	if (ret == 0 && (ret = rig_cal_table_check(&r->table, &r->id, ds)) < 0) {
+		/* The fit already checked bounds and monotonicity: a table the pen
+		 * would refuse now points at the rig, not the unit. */
+		rigi_result_set(res, RIG_OUTCOME_ERROR, "table refused before sending: %s",
+				rig_last_error());
+		res->err = ret;
+		return -1;
+	}
+	if (ret < 0) {
+		rigi_result_from_error(r, res, ret, "preparing the table");
+		return -1;
+	}
+	return 0;
+}
+
+/* TABLE_COMMIT and what became of it: confirmed, refused, or unknown. */
+static void commit_table(struct rigi_run *r, uint8_t slot, const char *bin,
+			 struct rigi_step_result *res)
+{
+	char detail[RIG_RECORD_REASON_MAX];
+	int ret = rig_dut_table_commit(r->dut, r->blob, r->blob_len);
+	snprintf(detail, sizeof(detail), "%s", ret < 0 ? rig_last_error() : "");
+	if (ret == RIG_ERR_TIMEOUT || ret == RIG_ERR_DISCONNECTED || ret == RIG_ERR_INTERRUPTED) {
+		emit_commit(r, RIG_COMMIT_UNKNOWN, detail);
+		rigi_result_from_error(r, res, ret, "table commit (outcome unknown: the next "
+						    "as-found read settles it)");
+		return;
+	}
+	if (ret < 0) {
+		emit_commit(r, RIG_COMMIT_FAILED, detail);
+		rigi_result_from_error(r, res, ret, "table commit");
+		return;
+	}
+	r->table_written = 1;
+	emit_commit(r, RIG_COMMIT_CONFIRMED, "the pen activated the table; its read-back "
+					     "matched byte for byte");
+	rigi_result_set(res, RIG_OUTCOME_PASS, "table_seq %u (%zu bytes) in slot %c committed, "
+			"stored in %s", r->table.table_seq, r->blob_len, slot ? 'B' : 'A', bin);
 }
 
 void rigi_step_write_table(struct rigi_run *r, const struct rig_step *st,
 			   struct rig_record_step *rs, struct rigi_step_result *res)
 {
 	struct rig_dut_status ds;
+	char bin[1200], json[1200];
 	int ret;
 	(void)rs;
 
@@ -178,37 +251,37 @@ void rigi_step_write_table(struct rigi_run *r, const struct rig_step *st,
 		return;
 	}
 	rigi_progress(r, st->name, 0, 0, "signing and writing the table");
-	ret = rig_dut_status(r->dut, &ds);
-	if (ret == 0) {
-		r->table.table_seq = ds.active_table_seq + 1;
-		ret = rigi_ensure_key(r);
-	}
-	if (ret == 0)
-		ret = rig_cal_table_encode(&r->table, r->key, r->blob, sizeof(r->blob), &r->blob_len);
-	if (ret == 0 && (ret = rig_cal_table_check(&r->table, &r->id, &ds)) < 0) {
-		/* The fit already checked bounds and monotonicity: a table the pen
-		 * would refuse now points at the rig, not the unit. */
-		rigi_result_set(res, RIG_OUTCOME_ERROR, "table refused before sending: %s",
-				rig_last_error());
+	if (prepare_table(r, &ds, res) < 0)
+		return;
+	uint8_t slot = ds.active_slot == 0 ? 1 : 0;
+	/* The bytes are durable, and journaled, before the pen may activate them. */
+	if ((ret = store_table(r, slot, bin, json, sizeof(bin))) < 0) {
+		rigi_result_from_error(r, res, ret, "storing the table bytes before the write");
 		return;
 	}
-	if (ret == 0)
-		ret = rigi_ensure_auth(r);
-	if (ret == 0)
-		ret = rig_dut_table_write(r->dut, r->blob, r->blob_len);
-	if (ret < 0) {
-		rigi_result_from_error(r, res, ret, "table write");
+	if (emit_table(r, RIG_EV_TABLE_STORED, slot, bin, json) ||
+	    (ret = rigi_ensure_auth(r)) < 0 ||
+	    (ret = rig_dut_table_upload(r->dut, r->blob, r->blob_len)) < 0) {
+		if (r->sink_error)
+			rigi_result_set(res, RIG_OUTCOME_ERROR, "%s", r->sink_detail);
+		else
+			rigi_result_from_error(r, res, ret, "table upload");
 		return;
 	}
-	r->table_written = 1;
-	rig_record_set_table(r->rec, r->blob, r->blob_len, ds.active_slot == 0 ? 1 : 0);
-	ret = store_table(r);
-	if (ret < 0) {
-		rigi_result_from_error(r, res, ret, "storing the table bytes");
+	if (emit_table(r, RIG_EV_COMMIT_SENT, slot, bin, json)) {
+		rig_dut_table_abort(r->dut);
+		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s; the table was not committed",
+				r->sink_detail);
 		return;
 	}
-	rigi_result_set(res, RIG_OUTCOME_PASS, "table_seq %u (%zu bytes) committed, stored in %s",
-			r->table.table_seq, r->blob_len, r->sum->table_path);
+	commit_table(r, slot, bin, res);
+}
+
+static void emit_read_back(struct rigi_run *r, int matches, size_t len, const char *detail)
+{
+	struct rig_event ev = {.type = RIG_EV_READ_BACK};
+	ev.u.read_back = (struct rig_ev_read_back){r->step_index, matches, len, detail};
+	rigi_emit(r, &ev);
 }
 
 void rigi_step_read_back(struct rigi_run *r, const struct rig_step *st,
@@ -231,6 +304,7 @@ void rigi_step_read_back(struct rigi_run *r, const struct rig_step *st,
 		return;
 	}
 	if (len != r->blob_len || memcmp(back, r->blob, len) != 0) {
+		emit_read_back(r, 0, len, "the active table differs from the one written");
 		rigi_result_set(res, RIG_OUTCOME_FAIL,
 				"the pen's active table (%zu bytes) differs from the one written "
 				"(%zu bytes)",
@@ -238,6 +312,8 @@ void rigi_step_read_back(struct rigi_run *r, const struct rig_step *st,
 		return;
 	}
 	ret = rig_cal_table_decode(back, len, r->key, &t);
+	emit_read_back(r, ret == 0, len, ret == 0 ? "identical to the table written, signature "
+						    "valid" : rig_last_error());
 	if (ret < 0) {
 		rigi_result_set(res, RIG_OUTCOME_FAIL, "active table does not verify: %s",
 				rig_last_error());

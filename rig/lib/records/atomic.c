@@ -12,7 +12,7 @@
 #include "core/core.h"
 #include "records/records.h"
 
-static int sys_fail(int err, const char *what, const char *path)
+int rigi_sys_fail(int err, const char *what, const char *path)
 {
 	const char *why = strerror(err);
 	if (err == EACCES || err == EPERM || err == EROFS)
@@ -20,9 +20,11 @@ static int sys_fail(int err, const char *what, const char *path)
 				 path, why, path);
 	if (err == ENOMEM)
 		return rigi_fail(RIG_ERR_NOMEM, "%s %s: %s", what, path, why);
-	if (err == ENOSPC || err == EDQUOT || err == EFBIG)
-		return rigi_fail(RIG_ERR_IO, "%s %s: %s; free disk space or raise the limit", what,
-				 path, why);
+	if (err == ENOSPC || err == EDQUOT)
+		return rigi_fail(RIG_ERR_NOSPACE, "%s %s: disk full (%s); free disk space, then "
+				 "retest", what, path, why);
+	if (err == EFBIG)
+		return rigi_fail(RIG_ERR_IO, "%s %s: %s; raise the file size limit", what, path, why);
 	return rigi_fail(RIG_ERR_IO, "%s %s: %s", what, path, why);
 }
 
@@ -37,15 +39,15 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-static int fsync_dir(const char *dir)
+int rigi_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return sys_fail(errno, "open directory", dir);
+		return rigi_sys_fail(errno, "open directory", dir);
 	if (fsync(fd) != 0 && errno != EINVAL) {
 		int err = errno;
 		close(fd);
-		return sys_fail(err, "fsync directory", dir);
+		return rigi_sys_fail(err, "fsync directory", dir);
 	}
 	close(fd);
 	return 0;
@@ -62,7 +64,7 @@ static int mkdir_one(const char *path)
 	if (errno == EEXIST)
 		return rigi_fail(RIG_ERR_IO, "create directory %s: a file of that name is in the way",
 				 path);
-	return sys_fail(errno, "create directory", path);
+	return rigi_sys_fail(errno, "create directory", path);
 }
 
 int rigi_mkdir_p(const char *path)
@@ -82,7 +84,7 @@ int rigi_mkdir_p(const char *path)
 		if (ret == 1) {
 			/* Make the new entry durable in its parent. */
 			char *parent = dir_of(buf);
-			ret = parent ? fsync_dir(parent)
+			ret = parent ? rigi_fsync_dir(parent)
 				     : rigi_fail(RIG_ERR_NOMEM, "create directory %s: out of memory", path);
 			free(parent);
 		}
@@ -110,11 +112,11 @@ static int write_all(int fd, const void *data, size_t len)
 }
 
 /* Write, fsync and close the temporary file; on failure errno says why. */
-static int fill_temp(int fd, const void *data, size_t len, const char **what)
+static int fill_temp(int fd, const void *data, size_t len, unsigned mode, const char **what)
 {
 	int ok = 0;
 	*what = "set the mode of";
-	if (fchmod(fd, 0644) == 0) {
+	if (fchmod(fd, (mode_t)mode) == 0) {
 		*what = "write";
 		if (write_all(fd, data, len) == 0) {
 			*what = "fsync";
@@ -131,6 +133,11 @@ static int fill_temp(int fd, const void *data, size_t len, const char **what)
 }
 
 int rigi_atomic_write(const char *path, const void *data, size_t len)
+{
+	return rigi_atomic_write_mode(path, data, len, 0644);
+}
+
+int rigi_atomic_write_mode(const char *path, const void *data, size_t len, unsigned mode)
 {
 	char *dir = NULL, *tmp = NULL;
 	const char *what = "create a temporary file next to";
@@ -149,22 +156,22 @@ int rigi_atomic_write(const char *path, const void *data, size_t len)
 	snprintf(tmp, cap, "%.*s.%s.tmp-XXXXXX", (int)(base - path), path, base);
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
-		ret = sys_fail(errno, what, path);
+		ret = rigi_sys_fail(errno, what, path);
 		goto out;
 	}
 	/* Not inherited by the simulator or other children started later. */
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	if (fill_temp(fd, data, len, &what) != 0) {
-		ret = sys_fail(errno, what, path);
+	if (fill_temp(fd, data, len, mode, &what) != 0) {
+		ret = rigi_sys_fail(errno, what, path);
 		unlink(tmp);
 		goto out;
 	}
 	if (rename(tmp, path) != 0) {
-		ret = sys_fail(errno, "rename a temporary file over", path);
+		ret = rigi_sys_fail(errno, "rename a temporary file over", path);
 		unlink(tmp);
 		goto out;
 	}
-	ret = fsync_dir(dir);
+	ret = rigi_fsync_dir(dir);
 out:
 	free(dir);
 	free(tmp);

@@ -13,9 +13,11 @@
 
 #include <jansson.h>
 
+#include <rig/event.h>
 #include <rig/record.h>
 
 #include "core/core.h"
+#include "records/records.h"
 
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15))
 
@@ -168,39 +170,148 @@ static json_t *pairs_json(int *failed, const char *k1, json_t *v1, const char *k
 	return o;
 }
 
-static json_t *record_json(const struct rig_record *r, int *failed)
+static json_t *jstr_or_null(const char *s)
+{
+	return s && *s ? jstr(s) : json_null();
+}
+
+static json_t *instrument_json(const struct rig_record_instrument *in, int *failed)
+{
+	json_t *o = json_object();
+	char hex[8];
+	put(o, "role", jstr(in->role), failed);
+	put(o, "nest", in->nest < 0 ? json_null() : json_integer(in->nest), failed);
+	put(o, "uri", jstr(in->uri), failed);
+	put(o, "identified", json_boolean(in->identified), failed);
+	snprintf(hex, sizeof(hex), "0x%04x", in->device_type);
+	put(o, "device_type", in->identified ? json_string(hex) : json_null(), failed);
+	put(o, "map_version", in->identified ? json_integer(in->map_version) : json_null(), failed);
+	put(o, "serial", in->identified ? json_integer(in->serial) : json_null(), failed);
+	put(o, "firmware", in->identified ? jstr(in->firmware) : json_null(), failed);
+	put(o, "certificate", jstr_or_null(in->certificate), failed);
+	put(o, "calibrated", jstr_or_null(in->calibrated), failed);
+	put(o, "due", jstr_or_null(in->due), failed);
+	put(o, "standard_uncertainty", jnum(in->standard_uncertainty), failed);
+	put(o, "unit", jstr(in->unit), failed);
+	return o;
+}
+
+static json_t *instruments_json(const struct rig_record_station *st, int *failed)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < st->n_instruments; i++)
+		append(a, instrument_json(&st->instruments[i], failed), failed);
+	return a;
+}
+
+static json_t *phantom_json(const struct rig_record_phantom *p, int *failed)
+{
+	json_t *o = json_object();
+	put(o, "type", jstr(p->type), failed);
+	put(o, "lot", jstr_or_null(p->lot), failed);
+	put(o, "installed", jstr_or_null(p->installed), failed);
+	put(o, "expires", jstr_or_null(p->expires), failed);
+	put(o, "max_strokes", p->max_strokes ? json_integer((json_int_t)p->max_strokes)
+					     : json_null(), failed);
+	put(o, "strokes_before", json_integer((json_int_t)p->strokes_before), failed);
+	put(o, "strokes_run", json_integer((json_int_t)p->strokes_run), failed);
+	return o;
+}
+
+/* The station without its instruments (those arrive in their own event). */
+static json_t *station_json(const struct rig_record_station *st, int *failed)
 {
 	char seed[24];
 	json_t *o = json_object();
-	json_t *steps = json_array();
-	json_t *station = pairs_json(failed, "id", jstr(r->station_id), "nest",
-				     json_integer(r->nest));
-	json_t *unit = pairs_json(failed, "serial", jstr(r->unit.serial), "model",
-				  jstr(r->unit.model));
-	snprintf(seed, sizeof(seed), "%" PRIu64, r->seed);
-	put(station, "simulated", json_boolean(r->simulated), failed);
-	put(station, "seed", r->simulated ? json_string(seed) : json_null(), failed);
-	put(unit, "hardware", jstr(r->unit.hardware), failed);
-	put(unit, "firmware", jstr(r->unit.firmware), failed);
-	for (size_t i = 0; i < r->n_steps; i++)
-		append(steps, step_json(r->steps[i], i, failed), failed);
-	put(o, "schema", json_string(RIG_RECORD_SCHEMA), failed);
+	snprintf(seed, sizeof(seed), "%" PRIu64, st->seed);
+	put(o, "id", jstr(st->id), failed);
+	put(o, "name", jstr(st->name), failed);
+	put(o, "nest", json_integer(st->nest), failed);
+	put(o, "simulated", json_boolean(st->simulated), failed);
+	put(o, "seed", st->simulated ? json_string(seed) : json_null(), failed);
+	put(o, "host", jstr(st->host), failed);
+	put(o, "fixture", pairs_json(failed, "path", jstr(st->fixture_path), "sha256",
+				     jstr(st->fixture_sha256)), failed);
+	put(o, "phantom", phantom_json(&st->phantom, failed), failed);
+	return o;
+}
+
+static json_t *unit_json(const struct rig_record_unit *u, int *failed)
+{
+	json_t *o = json_object();
+	put(o, "serial", jstr(u->serial), failed);
+	put(o, "model", jstr(u->model), failed);
+	put(o, "hardware", jstr(u->hardware), failed);
+	put(o, "firmware", jstr(u->firmware), failed);
+	put(o, "previous_table", u->has_previous_table ? table_json(&u->previous_table, failed)
+						       : json_null(), failed);
+	put(o, "previous_table_path", jstr_or_null(u->previous_table_path), failed);
+	return o;
+}
+
+/* What a run_begin event carries: the record's header. */
+static void header_json(json_t *o, const struct rig_record *r, int *failed)
+{
+	json_t *suite = pairs_json(failed, "name", jstr(r->suite_name), "version",
+				   jstr(r->suite_version));
+	json_t *sw = pairs_json(failed, "name", json_string("needle-rig"), "version",
+				jstr(r->software_version));
+	put(suite, "path", jstr(r->suite_path), failed);
+	put(suite, "sha256", jstr(r->suite_sha256), failed);
+	put(sw, "commit", jstr(r->software_commit), failed);
 	put(o, "run_id", jstr(r->run_id), failed);
-	put(o, "suite", pairs_json(failed, "name", jstr(r->suite_name), "version",
-				   jstr(r->suite_version)), failed);
-	put(o, "station", station, failed);
-	put(o, "unit", unit, failed);
+	put(o, "suite", suite, failed);
+	put(o, "station", station_json(&r->station, failed), failed);
 	put(o, "operator", jstr(r->operator_name), failed);
 	put(o, "started", jtime(r->started_ms), failed);
+	put(o, "software", sw, failed);
+}
+
+static json_t *written_table_json(const struct rig_record *r, int *failed)
+{
+	json_t *o = table_json(&r->table, failed);
+	put(o, "commit", json_string(rig_commit_status_name(r->commit)), failed);
+	put(o, "commit_detail", jstr(r->commit_detail), failed);
+	put(o, "stored", pairs_json(failed, "bin", jstr(r->table_bin_path), "json",
+				    jstr(r->table_json_path)), failed);
+	put(o, "read_back", r->read_back < 0 ? json_null() : json_boolean(r->read_back), failed);
+	return o;
+}
+
+static json_t *error_json(int err, int *failed)
+{
+	if (!err)
+		return json_null();
+	return pairs_json(failed, "code", json_integer(err), "name", json_string(rig_errname(err)));
+}
+
+static json_t *record_json(const struct rig_record *r, int *failed)
+{
+	json_t *o = json_object();
+	json_t *steps = json_array();
+	json_t *station;
+	for (size_t i = 0; i < r->n_steps; i++)
+		append(steps, step_json(r->steps[i], i, failed), failed);
+	header_json(o, r, failed);
+	station = json_object_get(o, "station");
+	put(station, "instruments", instruments_json(&r->station, failed), failed);
+	put(o, "schema", json_string(RIG_RECORD_SCHEMA), failed);
+	put(o, "unit", unit_json(&r->unit, failed), failed);
 	put(o, "ended", jtime(r->ended_ms), failed);
-	put(o, "software", pairs_json(failed, "name", json_string("needle-rig"), "version",
-				      jstr(r->software_version)), failed);
 	put(o, "steps", steps, failed);
-	put(o, "table", r->has_table ? table_json(&r->table, failed) : json_null(), failed);
+	put(o, "table", r->has_table ? written_table_json(r, failed) : json_null(), failed);
 	put(o, "safe_state", pairs_json(failed, "confirmed", json_boolean(r->safe_state_confirmed),
 					"detail", jstr(r->safe_state_detail)), failed);
 	put(o, "outcome", json_string(rig_outcome_name(r->outcome)), failed);
 	put(o, "reason", jstr(r->reason), failed);
+	put(o, "error", error_json(r->error, failed), failed);
+	put(o, "journal", pairs_json(failed, "events", json_integer((json_int_t)r->journal_events),
+				     "last_sha256", jstr(r->journal_sha256)), failed);
+	put(json_object_get(o, "journal"), "file", json_string("journal.jsonl"), failed);
+	put(o, "signature", r->signer_public_key[0]
+		? pairs_json(failed, "algorithm", json_string("ed25519"), "public_key",
+			     jstr(r->signer_public_key))
+		: json_null(), failed);
 	return o;
 }
 
@@ -241,7 +352,7 @@ int rig_record_table_to_json(const struct rig_record *rec, char **out)
 	root = table_json(&rec->table, &failed);
 	put(root, "schema", json_string("needle-rig/table/1"), &failed);
 	put(root, "run_id", jstr(rec->run_id), &failed);
-	put(root, "station", jstr(rec->station_id), &failed);
+	put(root, "station", jstr(rec->station.id), &failed);
 	if (!failed)
 		text = json_dumps(root, DUMP_FLAGS);
 	json_decref(root);
@@ -258,6 +369,7 @@ int rig_record_table_to_json(const struct rig_record *rec, char **out)
 struct rd {
 	const char *source;
 	const char *where;   /* "", "steps[2]", "steps[2].measurements[0]", ... */
+	int version;         /* the record schema version being read */
 };
 
 static int rd_fail(const struct rd *r, const char *key, const char *expected)
@@ -275,7 +387,9 @@ static int check_keys(const struct rd *r, json_t *obj, const char *const *keys)
 		while (keys[i] && strcmp(keys[i], key) != 0)
 			i++;
 		if (!keys[i])
-			return rd_fail(r, key, "no such field in schema " RIG_RECORD_SCHEMA);
+			return rd_fail(r, key, r->version < 2 ? "no such field in schema "
+						RIG_RECORD_SCHEMA_1 : "no such field in schema "
+						RIG_RECORD_SCHEMA);
 	}
 	for (size_t i = 0; keys[i]; i++)
 		if (!json_object_get(obj, keys[i]))
@@ -361,7 +475,7 @@ static int get_obj(const struct rd *r, json_t *obj, const char *key, int nullabl
 		return rd_fail(r, key, nullable ? "an object or null" : "an object");
 	char where[160];
 	snprintf(where, sizeof(where), "%s%s%s", r->where, r->where[0] ? "." : "", key);
-	struct rd sub = {r->source, where};
+	struct rd sub = {r->source, where, r->version};
 	*out = v;
 	return check_keys(&sub, v, keys);
 }
@@ -434,7 +548,7 @@ static int read_step(const struct rd *parent, json_t *o, size_t i, struct rig_re
 	struct rig_record_step *st;
 	json_int_t index = 0;
 	snprintf(where, sizeof(where), "steps[%zu]", i);
-	struct rd r = {parent->source, where};
+	struct rd r = {parent->source, where, parent->version};
 	int ret = json_is_object(o) ? check_keys(&r, o, step_keys) : rd_fail(parent, where, "an object");
 	if (ret < 0 || (ret = rig_record_step_begin(rec, "", "", &st)) < 0)
 		return ret;
@@ -453,7 +567,7 @@ static int read_step(const struct rd *parent, json_t *o, size_t i, struct rig_re
 		struct rig_measurement m;
 		json_t *mo = json_array_get(ms, k);
 		snprintf(mwhere, sizeof(mwhere), "%s.measurements[%zu]", where, k);
-		struct rd mr = {r.source, mwhere};
+		struct rd mr = {r.source, mwhere, r.version};
 		ret = json_is_object(mo) ? read_measurement(&mr, mo, &m)
 					 : rd_fail(&r, "measurements", "a list of objects");
 		if (ret == 0)
@@ -482,89 +596,300 @@ static int hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *len)
 
 static const char *const table_keys[] = {"slot", "length", "bytes_hex", "serial", "table_seq",
 					 "created", "depth_knots", "rate_knots", NULL};
+static const char *const written_table_keys[] = {
+	"slot", "length", "bytes_hex", "serial", "table_seq", "created", "depth_knots",
+	"rate_knots", "commit", "commit_detail", "stored", "read_back", NULL};
 
-/* The table's bytes are the truth; the decoded fields must agree with them. */
-static int read_table(const struct rd *r, json_t *t, struct rig_record *rec)
+/* The table's bytes are the truth; the decoded fields must agree with them.
+ * Only the keys of table_keys are compared (a written table has more). */
+static int read_table_into(const struct rd *r, json_t *t, struct rig_record_table *out)
 {
 	uint8_t bytes[RIG_CAL_TABLE_MAX_BYTES];
 	size_t len = 0;
 	json_t *hex = json_object_get(t, "bytes_hex");
 	json_t *slot = json_object_get(t, "slot");
-	struct rd tr = {r->source, "table"};
 	if (!json_is_string(hex) || hex_decode(json_string_value(hex), bytes, sizeof(bytes), &len))
-		return rd_fail(&tr, "bytes_hex", "lowercase hex digits of a format-1 table");
+		return rd_fail(r, "bytes_hex", "lowercase hex digits of a format-1 table");
 	if (!json_is_string(slot) || (strcmp(json_string_value(slot), "A") != 0 &&
 				      strcmp(json_string_value(slot), "B") != 0))
-		return rd_fail(&tr, "slot", "\"A\" or \"B\"");
-	int ret = rig_record_set_table(rec, bytes, len, json_string_value(slot)[0] == 'B');
+		return rd_fail(r, "slot", "\"A\" or \"B\"");
+	int ret = rig_record_table_set(out, bytes, len, json_string_value(slot)[0] == 'B');
 	if (ret < 0)
-		return rigi_fail(RIG_ERR_FORMAT, "%s: table: bytes_hex: %s", r->source,
+		return rigi_fail(RIG_ERR_FORMAT, "%s: %s bytes_hex: %s", r->source, r->where,
 				 rig_last_error());
-	int failed = 0;
-	json_t *again = table_json(&rec->table, &failed);
-	int same = !failed && json_equal(again, t);
+	int failed = 0, same = 1;
+	json_t *again = table_json(out, &failed);
+	for (size_t i = 0; table_keys[i] && !failed; i++)
+		same &= json_equal(json_object_get(again, table_keys[i]),
+				   json_object_get(t, table_keys[i]));
 	json_decref(again);
-	if (!same)
-		return rd_fail(&tr, "depth_knots", "fields that agree with bytes_hex (edited record?)");
+	if (failed || !same)
+		return rd_fail(r, "depth_knots", "fields that agree with bytes_hex (edited record?)");
 	return 0;
 }
 
-static const char *const top_keys[] = {"schema",   "run_id",  "suite",    "station",
-				       "unit",     "operator", "started", "ended",
-				       "software", "steps",    "table",   "safe_state",
-				       "outcome",  "reason",   NULL};
-static const char *const suite_keys[] = {"name", "version", NULL};
-static const char *const station_keys[] = {"id", "nest", "simulated", "seed", NULL};
-static const char *const unit_keys[] = {"serial", "model", "hardware", "firmware", NULL};
-static const char *const software_keys[] = {"name", "version", NULL};
-static const char *const safe_keys[] = {"confirmed", "detail", NULL};
-
-static int read_station(const struct rd *r, json_t *o, struct rig_record *rec)
+/* A string field that may be null (read as ""). */
+static int get_str_null(const struct rd *r, json_t *obj, const char *key, char *buf, size_t cap)
 {
-	json_t *st;
-	json_int_t nest = 0;
-	struct rd sr = {r->source, "station"};
-	int ret = get_obj(r, o, "station", 0, station_keys, &st);
-	if (ret < 0 || (ret = get_str(&sr, st, "id", rec->station_id, sizeof(rec->station_id))) < 0 ||
-	    (ret = get_int(&sr, st, "nest", 0, 255, &nest)) < 0 ||
-	    (ret = get_bool(&sr, st, "simulated", &rec->simulated)) < 0)
+	if (json_is_null(json_object_get(obj, key))) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return get_str(r, obj, key, buf, cap);
+}
+
+static const char *const stored_keys[] = {"bin", "json", NULL};
+
+static int read_written_table(const struct rd *r, json_t *t, struct rig_record *rec)
+{
+	struct rd tr = {r->source, "table", r->version};
+	json_t *stored, *rb = json_object_get(t, "read_back");
+	char name[16];
+	int ret = read_table_into(&tr, t, &rec->table);
+	if (ret < 0)
 		return ret;
-	rec->nest = (unsigned)nest;
+	rec->has_table = 1;
+	rec->commit = RIG_COMMIT_CONFIRMED; /* schema 1 recorded only committed tables */
+	rec->read_back = -1;
+	if (r->version < 2)
+		return 0;
+	if ((ret = get_str(&tr, t, "commit", name, sizeof(name))) < 0 ||
+	    (ret = rig_commit_status_parse(name)) < 0)
+		return rd_fail(&tr, "commit", "not_sent, sent, confirmed, failed or unknown");
+	rec->commit = (enum rig_commit_status)ret;
+	if ((ret = get_str(&tr, t, "commit_detail", rec->commit_detail,
+			   sizeof(rec->commit_detail))) < 0 ||
+	    (ret = get_obj(&tr, t, "stored", 0, stored_keys, &stored)) < 0 ||
+	    (ret = get_str(&tr, stored, "bin", rec->table_bin_path, sizeof(rec->table_bin_path))) < 0 ||
+	    (ret = get_str(&tr, stored, "json", rec->table_json_path,
+			   sizeof(rec->table_json_path))) < 0)
+		return ret;
+	if (!json_is_null(rb) && !json_is_boolean(rb))
+		return rd_fail(&tr, "read_back", "true, false or null");
+	rec->read_back = json_is_null(rb) ? -1 : json_is_true(rb);
+	return 0;
+}
+
+static const char *const top_keys_1[] = {"schema",   "run_id",  "suite",    "station",
+					 "unit",     "operator", "started", "ended",
+					 "software", "steps",    "table",   "safe_state",
+					 "outcome",  "reason",   NULL};
+static const char *const top_keys[] = {
+	"schema", "run_id", "suite", "station", "unit", "operator", "started", "ended",
+	"software", "steps", "table", "safe_state", "outcome", "reason", "error", "journal",
+	"signature", NULL};
+static const char *const suite_keys_1[] = {"name", "version", NULL};
+static const char *const suite_keys[] = {"name", "version", "path", "sha256", NULL};
+static const char *const station_keys_1[] = {"id", "nest", "simulated", "seed", NULL};
+static const char *const station_keys[] = {"id", "name", "nest", "simulated", "seed",
+					   "host", "fixture", "phantom", "instruments", NULL};
+static const char *const fixture_keys[] = {"path", "sha256", NULL};
+static const char *const phantom_keys[] = {"type", "lot", "installed", "expires",
+					   "max_strokes", "strokes_before", "strokes_run", NULL};
+static const char *const instrument_keys[] = {
+	"role", "nest", "uri", "identified", "device_type", "map_version", "serial",
+	"firmware", "certificate", "calibrated", "due", "standard_uncertainty", "unit", NULL};
+static const char *const unit_keys_1[] = {"serial", "model", "hardware", "firmware", NULL};
+static const char *const unit_keys[] = {"serial", "model", "hardware", "firmware",
+					"previous_table", "previous_table_path", NULL};
+static const char *const software_keys_1[] = {"name", "version", NULL};
+static const char *const software_keys[] = {"name", "version", "commit", NULL};
+static const char *const safe_keys[] = {"confirmed", "detail", NULL};
+static const char *const error_keys[] = {"code", "name", NULL};
+static const char *const journal_keys[] = {"file", "events", "last_sha256", NULL};
+static const char *const signature_keys[] = {"algorithm", "public_key", NULL};
+
+#define KEYS(r, name) ((r)->version < 2 ? name##_1 : name)
+
+static int get_u64(const struct rd *r, json_t *obj, const char *key, int nullable, uint64_t *out)
+{
+	json_int_t v = 0;
+	if (nullable && json_is_null(json_object_get(obj, key))) {
+		*out = 0;
+		return 0;
+	}
+	int ret = get_int(r, obj, key, 0, INT64_MAX, &v);
+	*out = (uint64_t)v;
+	return ret;
+}
+
+static int read_instrument(const struct rd *r, json_t *o, struct rig_record_instrument *in)
+{
+	json_int_t nest = -1, mv = 0, serial = 0;
+	char type[8];
+	int ret = json_is_object(o) ? check_keys(r, o, instrument_keys) : rd_fail(r, "", "an object");
+	memset(in, 0, sizeof(*in));
+	if (ret < 0 || (ret = get_str(r, o, "role", in->role, sizeof(in->role))) < 0 ||
+	    (ret = get_str(r, o, "uri", in->uri, sizeof(in->uri))) < 0 ||
+	    (ret = get_bool(r, o, "identified", &in->identified)) < 0 ||
+	    (ret = get_str_null(r, o, "certificate", in->certificate, sizeof(in->certificate))) < 0 ||
+	    (ret = get_str_null(r, o, "calibrated", in->calibrated, sizeof(in->calibrated))) < 0 ||
+	    (ret = get_str_null(r, o, "due", in->due, sizeof(in->due))) < 0 ||
+	    (ret = get_num(r, o, "standard_uncertainty", &in->standard_uncertainty)) < 0 ||
+	    (ret = get_str(r, o, "unit", in->unit, sizeof(in->unit))) < 0)
+		return ret;
+	if (!json_is_null(json_object_get(o, "nest")) &&
+	    (ret = get_int(r, o, "nest", 0, 255, &nest)) < 0)
+		return ret;
+	in->nest = (int)nest;
+	if (!in->identified)
+		return 0;
+	if ((ret = get_str(r, o, "device_type", type, sizeof(type))) < 0 ||
+	    (ret = get_int(r, o, "map_version", 0, 65535, &mv)) < 0 ||
+	    (ret = get_int(r, o, "serial", 0, UINT32_MAX, &serial)) < 0 ||
+	    (ret = get_str(r, o, "firmware", in->firmware, sizeof(in->firmware))) < 0)
+		return ret;
+	in->device_type = (uint16_t)strtoul(type, NULL, 16);
+	in->map_version = (uint16_t)mv;
+	in->serial = (uint32_t)serial;
+	return 0;
+}
+
+static int read_instruments(const struct rd *r, json_t *a, struct rig_record_station *st)
+{
+	char where[64];
+	if (!json_is_array(a) || json_array_size(a) > RIG_RECORD_MAX_INSTRUMENTS)
+		return rd_fail(r, "instruments", "a list of at most 3 instruments");
+	st->n_instruments = 0;
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		snprintf(where, sizeof(where), "station.instruments[%zu]", i);
+		struct rd ir = {r->source, where, r->version};
+		int ret = read_instrument(&ir, json_array_get(a, i), &st->instruments[i]);
+		if (ret < 0)
+			return ret;
+		st->n_instruments++;
+	}
+	return 0;
+}
+
+static int read_phantom(const struct rd *r, json_t *st, struct rig_record_phantom *p)
+{
+	json_t *o;
+	struct rd pr = {r->source, "station.phantom", r->version};
+	int ret = get_obj(r, st, "phantom", 0, phantom_keys, &o);
+	if (ret < 0 || (ret = get_str(&pr, o, "type", p->type, sizeof(p->type))) < 0 ||
+	    (ret = get_str_null(&pr, o, "lot", p->lot, sizeof(p->lot))) < 0 ||
+	    (ret = get_str_null(&pr, o, "installed", p->installed, sizeof(p->installed))) < 0 ||
+	    (ret = get_str_null(&pr, o, "expires", p->expires, sizeof(p->expires))) < 0 ||
+	    (ret = get_u64(&pr, o, "max_strokes", 1, &p->max_strokes)) < 0 ||
+	    (ret = get_u64(&pr, o, "strokes_before", 0, &p->strokes_before)) < 0)
+		return ret;
+	return get_u64(&pr, o, "strokes_run", 0, &p->strokes_run);
+}
+
+/* The station object; its instruments are read when @p with_instruments. */
+static int read_station(const struct rd *r, json_t *o, struct rig_record_station *out,
+			int with_instruments)
+{
+	json_t *st, *fx;
+	json_int_t nest = 0;
+	struct rd sr = {r->source, "station", r->version};
+	const char *const *keys = KEYS(r, station_keys);
+	int ret;
+	if (r->version >= 2 && !with_instruments) {
+		static const char *const no_instruments[] = {"id", "name", "nest", "simulated",
+							     "seed", "host", "fixture", "phantom",
+							     NULL};
+		keys = no_instruments;
+	}
+	ret = get_obj(r, o, "station", 0, keys, &st);
+	if (ret < 0 || (ret = get_str(&sr, st, "id", out->id, sizeof(out->id))) < 0 ||
+	    (ret = get_int(&sr, st, "nest", 0, 255, &nest)) < 0 ||
+	    (ret = get_bool(&sr, st, "simulated", &out->simulated)) < 0)
+		return ret;
+	out->nest = (unsigned)nest;
+	if (r->version >= 2 &&
+	    ((ret = get_str(&sr, st, "name", out->name, sizeof(out->name))) < 0 ||
+	     (ret = get_str(&sr, st, "host", out->host, sizeof(out->host))) < 0 ||
+	     (ret = get_obj(&sr, st, "fixture", 0, fixture_keys, &fx)) < 0 ||
+	     (ret = get_str(&sr, fx, "path", out->fixture_path, sizeof(out->fixture_path))) < 0 ||
+	     (ret = get_str(&sr, fx, "sha256", out->fixture_sha256,
+			    sizeof(out->fixture_sha256))) < 0 ||
+	     (ret = read_phantom(r, st, &out->phantom)) < 0 ||
+	     (with_instruments &&
+	      (ret = read_instruments(&sr, json_object_get(st, "instruments"), out)) < 0)))
+		return ret;
 	json_t *seed = json_object_get(st, "seed");
 	const char *s = json_string_value(seed);
-	if (!rec->simulated && json_is_null(seed))
+	if (!out->simulated && json_is_null(seed))
 		return 0;
-	if (rec->simulated && s && *s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 20) {
+	if (out->simulated && s && *s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 20) {
 		errno = 0;
-		rec->seed = strtoull(s, NULL, 10);
+		out->seed = strtoull(s, NULL, 10);
 		if (errno == 0)
 			return 0;
 	}
 	return rd_fail(&sr, "seed", "a decimal string when simulated, else null");
 }
 
-static int read_header(const struct rd *r, json_t *o, struct rig_record *rec)
+static int read_unit(const struct rd *r, json_t *o, struct rig_record_unit *u)
 {
-	json_t *suite, *unit, *sw, *safe;
-	struct rd sr = {r->source, "suite"}, ur = {r->source, "unit"}, wr = {r->source, "software"},
-		  fr = {r->source, "safe_state"};
+	json_t *unit, *prev;
+	struct rd ur = {r->source, "unit", r->version};
+	struct rd pr = {r->source, "unit.previous_table", r->version};
+	int ret = get_obj(r, o, "unit", 0, KEYS(r, unit_keys), &unit);
+	if (ret < 0 || (ret = get_str(&ur, unit, "serial", u->serial, sizeof(u->serial))) < 0 ||
+	    (ret = get_str(&ur, unit, "model", u->model, sizeof(u->model))) < 0 ||
+	    (ret = get_str(&ur, unit, "hardware", u->hardware, sizeof(u->hardware))) < 0 ||
+	    (ret = get_str(&ur, unit, "firmware", u->firmware, sizeof(u->firmware))) < 0)
+		return ret;
+	if (r->version < 2)
+		return 0;
+	if ((ret = get_str_null(&ur, unit, "previous_table_path", u->previous_table_path,
+				sizeof(u->previous_table_path))) < 0 ||
+	    (ret = get_obj(&ur, unit, "previous_table", 1, table_keys, &prev)) < 0)
+		return ret;
+	u->has_previous_table = prev != NULL;
+	return prev ? read_table_into(&pr, prev, &u->previous_table) : 0;
+}
+
+/* The header fields a run_begin event carries (and a record starts with). */
+static int read_header(const struct rd *r, json_t *o, struct rig_record *rec, int instruments)
+{
+	json_t *suite, *sw;
+	struct rd sr = {r->source, "suite", r->version}, wr = {r->source, "software", r->version};
 	int ret;
 	if ((ret = get_str(r, o, "run_id", rec->run_id, sizeof(rec->run_id))) < 0 ||
-	    (ret = get_obj(r, o, "suite", 0, suite_keys, &suite)) < 0 ||
+	    (ret = get_obj(r, o, "suite", 0, KEYS(r, suite_keys), &suite)) < 0 ||
 	    (ret = get_str(&sr, suite, "name", rec->suite_name, sizeof(rec->suite_name))) < 0 ||
 	    (ret = get_str(&sr, suite, "version", rec->suite_version, sizeof(rec->suite_version))) < 0 ||
-	    (ret = read_station(r, o, rec)) < 0 ||
-	    (ret = get_obj(r, o, "unit", 0, unit_keys, &unit)) < 0 ||
-	    (ret = get_str(&ur, unit, "serial", rec->unit.serial, sizeof(rec->unit.serial))) < 0 ||
-	    (ret = get_str(&ur, unit, "model", rec->unit.model, sizeof(rec->unit.model))) < 0 ||
-	    (ret = get_str(&ur, unit, "hardware", rec->unit.hardware, sizeof(rec->unit.hardware))) < 0 ||
-	    (ret = get_str(&ur, unit, "firmware", rec->unit.firmware, sizeof(rec->unit.firmware))) < 0 ||
+	    (ret = read_station(r, o, &rec->station, instruments)) < 0 ||
 	    (ret = get_str(r, o, "operator", rec->operator_name, sizeof(rec->operator_name))) < 0 ||
 	    (ret = get_time(r, o, "started", 0, &rec->started_ms)) < 0 ||
-	    (ret = get_time(r, o, "ended", 1, &rec->ended_ms)) < 0 ||
-	    (ret = get_obj(r, o, "software", 0, software_keys, &sw)) < 0 ||
+	    (ret = get_obj(r, o, "software", 0, KEYS(r, software_keys), &sw)) < 0 ||
 	    (ret = get_str(&wr, sw, "version", rec->software_version,
-			   sizeof(rec->software_version))) < 0 ||
+			   sizeof(rec->software_version))) < 0)
+		return ret;
+	if (r->version < 2)
+		return 0;
+	if ((ret = get_str(&sr, suite, "path", rec->suite_path, sizeof(rec->suite_path))) < 0 ||
+	    (ret = get_str(&sr, suite, "sha256", rec->suite_sha256, sizeof(rec->suite_sha256))) < 0)
+		return ret;
+	return get_str(&wr, sw, "commit", rec->software_commit, sizeof(rec->software_commit));
+}
+
+static int read_error(const struct rd *r, json_t *o, int *err)
+{
+	json_t *e;
+	json_int_t code = 0;
+	int ret = get_obj(r, o, "error", 1, error_keys, &e);
+	struct rd er = {r->source, "error", r->version};
+	*err = 0;
+	if (ret < 0 || !e)
+		return ret;
+	ret = get_int(&er, e, "code", RIG_ERR_INTERNAL - 100, -1, &code);
+	*err = (int)code;
+	return ret;
+}
+
+/* Outcome, safe state and the version-2 trailer (error, journal, signature). */
+static int read_trailer(const struct rd *r, json_t *o, struct rig_record *rec)
+{
+	json_t *safe, *jo, *sig;
+	struct rd fr = {r->source, "safe_state", r->version}, jr = {r->source, "journal", r->version};
+	struct rd gr = {r->source, "signature", r->version};
+	int ret;
+	if ((ret = get_time(r, o, "ended", 1, &rec->ended_ms)) < 0 ||
 	    (ret = get_obj(r, o, "safe_state", 0, safe_keys, &safe)) < 0 ||
 	    (ret = get_bool(&fr, safe, "confirmed", &rec->safe_state_confirmed)) < 0 ||
 	    (ret = get_str(&fr, safe, "detail", rec->safe_state_detail,
@@ -572,19 +897,42 @@ static int read_header(const struct rd *r, json_t *o, struct rig_record *rec)
 	    (ret = get_outcome(r, o, "outcome", &rec->outcome)) < 0 ||
 	    (ret = get_str(r, o, "reason", rec->reason, sizeof(rec->reason))) < 0)
 		return ret;
-	return 0;
+	if (r->version < 2)
+		return 0;
+	if ((ret = read_error(r, o, &rec->error)) < 0 ||
+	    (ret = get_obj(r, o, "journal", 0, journal_keys, &jo)) < 0 ||
+	    (ret = get_u64(&jr, jo, "events", 0, &rec->journal_events)) < 0 ||
+	    (ret = get_str(&jr, jo, "last_sha256", rec->journal_sha256,
+			   sizeof(rec->journal_sha256))) < 0 ||
+	    (ret = get_obj(r, o, "signature", 1, signature_keys, &sig)) < 0)
+		return ret;
+	return sig ? get_str(&gr, sig, "public_key", rec->signer_public_key,
+			     sizeof(rec->signer_public_key))
+		   : 0;
 }
 
-static int read_record(const struct rd *r, json_t *root, struct rig_record *rec)
+static int read_record(struct rd *r, json_t *root, struct rig_record *rec)
 {
 	json_t *schema = json_object_get(root, "schema");
 	json_t *steps, *table;
-	if (!json_is_string(schema) || strcmp(json_string_value(schema), RIG_RECORD_SCHEMA) != 0)
-		return rd_fail(r, "schema", "\"" RIG_RECORD_SCHEMA "\" (a record of another "
-					    "version needs the rig that wrote it)");
-	int ret = check_keys(r, root, top_keys);
+	const char *sv = json_string_value(schema);
+	if (sv && strcmp(sv, RIG_RECORD_SCHEMA_1) == 0)
+		r->version = 1;
+	else if (sv && strcmp(sv, RIG_RECORD_SCHEMA) == 0)
+		r->version = 2;
+	else
+		return rd_fail(r, "schema", "\"" RIG_RECORD_SCHEMA "\" or \"" RIG_RECORD_SCHEMA_1
+					    "\" (a record of another version needs the rig that "
+					    "wrote it)");
+	rec->schema_version = r->version;
+	rec->read_back = -1;
+	int ret = check_keys(r, root, KEYS(r, top_keys));
 	if (ret == 0)
-		ret = read_header(r, root, rec);
+		ret = read_header(r, root, rec, 1);
+	if (ret == 0)
+		ret = read_unit(r, root, &rec->unit);
+	if (ret == 0)
+		ret = read_trailer(r, root, rec);
 	if (ret < 0)
 		return ret;
 	steps = json_object_get(root, "steps");
@@ -593,9 +941,10 @@ static int read_record(const struct rd *r, json_t *root, struct rig_record *rec)
 	for (size_t i = 0; i < json_array_size(steps); i++)
 		if ((ret = read_step(r, json_array_get(steps, i), i, rec)) < 0)
 			return ret;
-	ret = get_obj(r, root, "table", 1, table_keys, &table);
+	ret = get_obj(r, root, "table", 1, r->version < 2 ? table_keys : written_table_keys,
+		      &table);
 	if (ret == 0 && table)
-		ret = read_table(r, table, rec);
+		ret = read_written_table(r, table, rec);
 	return ret;
 }
 
@@ -603,7 +952,7 @@ int rig_record_from_json(const char *text, const char *source, struct rig_record
 {
 	struct rig_record *rec = NULL;
 	json_error_t jerr;
-	struct rd r = {source ? source : "record", ""};
+	struct rd r = {source ? source : "record", "", 2};
 	int ret;
 
 	if (!text || !out)
@@ -631,4 +980,370 @@ out:
 	}
 	*out = rec;
 	return 0;
+}
+
+/* ---- journal lines: one event as one compact JSON object ---- */
+
+#define LINE_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15))
+
+static void event_payload_json(json_t *o, const struct rig_event *ev, int *failed)
+{
+	const struct rig_ev_table *t = &ev->u.table;
+	struct rig_record_table tab;
+	switch (ev->type) {
+	case RIG_EV_RUN_BEGIN: {
+		json_t *run = json_object();
+		header_json(run, ev->u.run, failed);
+		put(o, "run", run, failed);
+		break;
+	}
+	case RIG_EV_STATION:
+		put(o, "instruments", instruments_json(ev->u.station, failed), failed);
+		break;
+	case RIG_EV_UNIT: put(o, "unit", unit_json(ev->u.unit, failed), failed); break;
+	case RIG_EV_STEP_BEGIN:
+		put(o, "step", json_integer(ev->u.step_begin.index), failed);
+		put(o, "name", jstr(ev->u.step_begin.name), failed);
+		put(o, "type", jstr(ev->u.step_begin.type), failed);
+		break;
+	case RIG_EV_CAPTURE:
+		put(o, "step", json_integer(ev->u.capture.step), failed);
+		put(o, "seconds", jnum(ev->u.capture.seconds), failed);
+		put(o, "rate_hz", json_integer(ev->u.capture.rate_hz), failed);
+		put(o, "samples", json_integer((json_int_t)ev->u.capture.samples), failed);
+		put(o, "strokes", json_integer((json_int_t)ev->u.capture.strokes), failed);
+		put(o, "accepted", json_integer((json_int_t)ev->u.capture.accepted), failed);
+		break;
+	case RIG_EV_MEASUREMENT:
+		put(o, "step", json_integer(ev->u.measurement.step), failed);
+		put(o, "measurement", measurement_json(ev->u.measurement.m, failed), failed);
+		break;
+	case RIG_EV_TABLE_STORED:
+	case RIG_EV_COMMIT_SENT:
+		put(o, "step", json_integer(t->step), failed);
+		if (rig_record_table_set(&tab, t->bytes, t->len, t->slot) < 0) {
+			*failed = 1;
+			break;
+		}
+		put(o, "table", table_json(&tab, failed), failed);
+		if (ev->type == RIG_EV_TABLE_STORED)
+			put(o, "stored", pairs_json(failed, "bin", jstr(t->bin_path), "json",
+						    jstr(t->json_path)), failed);
+		break;
+	case RIG_EV_COMMIT_RESULT:
+		put(o, "step", json_integer(ev->u.commit.step), failed);
+		put(o, "status", json_string(rig_commit_status_name(ev->u.commit.status)), failed);
+		put(o, "detail", jstr(ev->u.commit.detail), failed);
+		break;
+	case RIG_EV_READ_BACK:
+		put(o, "step", json_integer(ev->u.read_back.step), failed);
+		put(o, "matches", json_boolean(ev->u.read_back.matches), failed);
+		put(o, "length", json_integer((json_int_t)ev->u.read_back.len), failed);
+		put(o, "detail", jstr(ev->u.read_back.detail), failed);
+		break;
+	case RIG_EV_STEP_END:
+		put(o, "step", json_integer(ev->u.step_end.index), failed);
+		put(o, "outcome", json_string(rig_outcome_name(ev->u.step_end.outcome)), failed);
+		put(o, "reason", jstr(ev->u.step_end.reason), failed);
+		put(o, "duration_s", jnum(ev->u.step_end.duration_s), failed);
+		break;
+	case RIG_EV_SAFE_STATE:
+		put(o, "confirmed", json_boolean(ev->u.safe.confirmed), failed);
+		put(o, "detail", jstr(ev->u.safe.detail), failed);
+		break;
+	case RIG_EV_RUN_END:
+		put(o, "outcome", json_string(rig_outcome_name(ev->u.run_end.outcome)), failed);
+		put(o, "reason", jstr(ev->u.run_end.reason), failed);
+		put(o, "error", error_json(ev->u.run_end.error, failed), failed);
+		break;
+	default: *failed = 1; break;
+	}
+}
+
+int rigi_event_to_line(const struct rig_event *ev, uint64_t seq, const char *prev_sha256,
+		       char **out)
+{
+	int failed = 0;
+	json_t *o = json_object();
+	put(o, "event", json_string(rig_event_type_name(ev->type)), &failed);
+	put(o, "seq", json_integer((json_int_t)seq), &failed);
+	put(o, "prev", json_string(prev_sha256), &failed);
+	put(o, "time", jtime(ev->time_ms), &failed);
+	event_payload_json(o, ev, &failed);
+	*out = failed ? NULL : json_dumps(o, LINE_FLAGS);
+	json_decref(o);
+	if (!*out)
+		return rigi_fail(RIG_ERR_NOMEM, "journal: cannot encode a %s event",
+				 rig_event_type_name(ev->type) ? rig_event_type_name(ev->type) : "?");
+	return 0;
+}
+
+void rigi_event_buf_free(struct rigi_event_buf *b)
+{
+	if (!b)
+		return;
+	rig_record_free(b->header);
+	b->header = NULL;
+}
+
+static int get_step_index(const struct rd *r, json_t *o, unsigned *out)
+{
+	json_int_t v = 0;
+	int ret = get_int(r, o, "step", 0, 4095, &v);
+	*out = (unsigned)v;
+	return ret;
+}
+
+static int read_ev_table(const struct rd *r, json_t *o, struct rigi_event_buf *b,
+			 struct rig_event *ev)
+{
+	json_t *t, *stored;
+	struct rd tr = {r->source, "table", 2};
+	struct rig_record_table *tab = &b->table;
+	int ret = get_step_index(r, o, &ev->u.table.step);
+	if (ret == 0)
+		ret = get_obj(r, o, "table", 0, table_keys, &t);
+	if (ret == 0)
+		ret = read_table_into(&tr, t, tab);
+	if (ret < 0)
+		return ret;
+	ev->u.table = (struct rig_ev_table){ev->u.table.step, tab->slot, tab->decoded.table_seq,
+					    tab->bytes, tab->len, NULL, NULL};
+	if (ev->type != RIG_EV_TABLE_STORED)
+		return 0;
+	if ((ret = get_obj(r, o, "stored", 0, stored_keys, &stored)) < 0 ||
+	    (ret = get_str(r, stored, "bin", b->text1, sizeof(b->text1))) < 0 ||
+	    (ret = get_str(r, stored, "json", b->text2, sizeof(b->text2))) < 0)
+		return ret;
+	ev->u.table.bin_path = b->text1;
+	ev->u.table.json_path = b->text2;
+	return 0;
+}
+
+static int read_ev_end(const struct rd *r, json_t *o, struct rigi_event_buf *b,
+		       struct rig_event *ev)
+{
+	int ret;
+	if (ev->type == RIG_EV_STEP_END) {
+		ret = get_step_index(r, o, &ev->u.step_end.index);
+		if (ret == 0)
+			ret = get_outcome(r, o, "outcome", &ev->u.step_end.outcome);
+		if (ret == 0)
+			ret = get_str(r, o, "reason", b->text1, sizeof(b->text1));
+		if (ret == 0)
+			ret = get_num(r, o, "duration_s", &ev->u.step_end.duration_s);
+		ev->u.step_end.reason = b->text1;
+		return ret;
+	}
+	ret = get_outcome(r, o, "outcome", &ev->u.run_end.outcome);
+	if (ret == 0)
+		ret = get_str(r, o, "reason", b->text1, sizeof(b->text1));
+	if (ret == 0)
+		ret = read_error(r, o, &ev->u.run_end.error);
+	ev->u.run_end.reason = b->text1;
+	return ret;
+}
+
+static int read_ev_commit(const struct rd *r, json_t *o, struct rigi_event_buf *b,
+			  struct rig_event *ev)
+{
+	char name[16];
+	int ret, st = 0;
+	if (ev->type == RIG_EV_READ_BACK) {
+		json_int_t len = 0;
+		ret = get_step_index(r, o, &ev->u.read_back.step);
+		if (ret == 0)
+			ret = get_bool(r, o, "matches", &ev->u.read_back.matches);
+		if (ret == 0)
+			ret = get_int(r, o, "length", 0, RIG_CAL_TABLE_MAX_BYTES, &len);
+		if (ret == 0)
+			ret = get_str(r, o, "detail", b->text1, sizeof(b->text1));
+		ev->u.read_back.len = (size_t)len;
+		ev->u.read_back.detail = b->text1;
+		return ret;
+	}
+	ret = get_step_index(r, o, &ev->u.commit.step);
+	if (ret == 0)
+		ret = get_str(r, o, "status", name, sizeof(name));
+	if (ret == 0 && (st = rig_commit_status_parse(name)) < 0)
+		ret = rd_fail(r, "status", "confirmed, failed or unknown");
+	if (ret < 0)
+		return ret;
+	ev->u.commit.status = (enum rig_commit_status)st;
+	ret = get_str(r, o, "detail", b->text1, sizeof(b->text1));
+	ev->u.commit.detail = b->text1;
+	return ret;
+}
+
+static int read_ev_capture(const struct rd *r, json_t *o, struct rig_event *ev)
+{
+	struct rig_ev_capture *c = &ev->u.capture;
+	json_int_t rate = 0;
+	int ret = get_step_index(r, o, &c->step);
+	if (ret == 0)
+		ret = get_num(r, o, "seconds", &c->seconds);
+	if (ret == 0)
+		ret = get_int(r, o, "rate_hz", 0, UINT32_MAX, &rate);
+	if (ret == 0)
+		ret = get_u64(r, o, "samples", 0, &c->samples);
+	if (ret == 0)
+		ret = get_u64(r, o, "strokes", 0, &c->strokes);
+	if (ret == 0)
+		ret = get_u64(r, o, "accepted", 0, &c->accepted);
+	c->rate_hz = (uint32_t)rate;
+	return ret;
+}
+
+static int read_ev_payload(const struct rd *r, json_t *o, struct rigi_event_buf *b,
+			   struct rig_event *ev)
+{
+	int ret;
+	switch (ev->type) {
+	case RIG_EV_RUN_BEGIN: {
+		json_t *run = json_object_get(o, "run");
+		struct rd hr = {r->source, "run", 2};
+		if (!json_is_object(run))
+			return rd_fail(r, "run", "an object");
+		rig_record_free(b->header);
+		if ((ret = rig_record_new(&b->header)) < 0)
+			return ret;
+		ev->u.run = b->header;
+		return read_header(&hr, run, b->header, 0);
+	}
+	case RIG_EV_STATION:
+		memset(&b->station, 0, sizeof(b->station));
+		ev->u.station = &b->station;
+		return read_instruments(r, json_object_get(o, "instruments"), &b->station);
+	case RIG_EV_UNIT:
+		memset(&b->unit, 0, sizeof(b->unit));
+		ev->u.unit = &b->unit;
+		return read_unit(r, o, &b->unit);
+	case RIG_EV_STEP_BEGIN:
+		ev->u.step_begin.name = b->text1;
+		ev->u.step_begin.type = b->text2;
+		if ((ret = get_step_index(r, o, &ev->u.step_begin.index)) < 0 ||
+		    (ret = get_str(r, o, "name", b->text1, sizeof(b->text1))) < 0)
+			return ret;
+		return get_str(r, o, "type", b->text2, sizeof(b->text2));
+	case RIG_EV_CAPTURE: return read_ev_capture(r, o, ev);
+	case RIG_EV_MEASUREMENT: {
+		json_t *m = json_object_get(o, "measurement");
+		struct rd mr = {r->source, "measurement", 2};
+		ev->u.measurement.m = &b->m;
+		if ((ret = get_step_index(r, o, &ev->u.measurement.step)) < 0)
+			return ret;
+		return json_is_object(m) ? read_measurement(&mr, m, &b->m)
+					 : rd_fail(r, "measurement", "an object");
+	}
+	case RIG_EV_TABLE_STORED:
+	case RIG_EV_COMMIT_SENT: return read_ev_table(r, o, b, ev);
+	case RIG_EV_COMMIT_RESULT:
+	case RIG_EV_READ_BACK: return read_ev_commit(r, o, b, ev);
+	case RIG_EV_STEP_END:
+	case RIG_EV_RUN_END: return read_ev_end(r, o, b, ev);
+	case RIG_EV_SAFE_STATE:
+		ev->u.safe.detail = b->text1;
+		if ((ret = get_bool(r, o, "confirmed", &ev->u.safe.confirmed)) < 0)
+			return ret;
+		return get_str(r, o, "detail", b->text1, sizeof(b->text1));
+	default: return rd_fail(r, "event", "a known event type");
+	}
+}
+
+int rigi_event_from_line(const char *line, size_t len, const char *source,
+			 struct rigi_event_buf *b, struct rig_event *ev, uint64_t *seq,
+			 char prev_sha256[65])
+{
+	json_error_t jerr;
+	struct rd r = {source, "", 2};
+	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	char name[24];
+	int ret;
+	if (!o)
+		return rigi_fail(RIG_ERR_FORMAT, "%s: column %d: not valid JSON: %s", source,
+				 jerr.column, jerr.text);
+	memset(ev, 0, sizeof(*ev));
+	ret = json_is_object(o) ? get_str(&r, o, "event", name, sizeof(name))
+				: rigi_fail(RIG_ERR_FORMAT, "%s: not a JSON object", source);
+	if (ret == 0 && (ret = rig_event_type_parse(name)) < 0)
+		ret = rd_fail(&r, "event", "a known event type");
+	if (ret >= 0) {
+		ev->type = (enum rig_event_type)ret;
+		ret = get_u64(&r, o, "seq", 0, seq);
+	}
+	if (ret == 0)
+		ret = get_str(&r, o, "prev", prev_sha256, 65);
+	if (ret == 0)
+		ret = get_time(&r, o, "time", 0, &ev->time_ms);
+	if (ret == 0)
+		ret = read_ev_payload(&r, o, b, ev);
+	json_decref(o);
+	return ret;
+}
+
+/* ---- comparing two records: where do they differ? ---- */
+
+static void scalar_text(json_t *v, char *buf, size_t cap)
+{
+	char *t = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+	snprintf(buf, cap, "%s", t ? t : "(absent)");
+	free(t);
+}
+
+static int first_diff(json_t *a, json_t *b, char *path, size_t cap, char *va, char *vb,
+		      size_t vcap)
+{
+	size_t used = strlen(path);
+	if (json_is_object(a) && json_is_object(b)) {
+		const char *key;
+		json_t *v;
+		void *tmp;
+		json_object_foreach_safe(a, tmp, key, v) {
+			snprintf(path + used, cap - used, "%s%s", used ? "." : "", key);
+			if (first_diff(v, json_object_get(b, key), path, cap, va, vb, vcap))
+				return 1;
+		}
+		json_object_foreach_safe(b, tmp, key, v) {
+			snprintf(path + used, cap - used, "%s%s", used ? "." : "", key);
+			if (!json_object_get(a, key))
+				return first_diff(NULL, v, path, cap, va, vb, vcap);
+		}
+		path[used] = '\0';
+		return 0;
+	}
+	if (json_is_array(a) && json_is_array(b)) {
+		size_t n = json_array_size(a) > json_array_size(b) ? json_array_size(a)
+								   : json_array_size(b);
+		for (size_t i = 0; i < n; i++) {
+			snprintf(path + used, cap - used, "[%zu]", i);
+			if (first_diff(json_array_get(a, i), json_array_get(b, i), path, cap, va, vb,
+				       vcap))
+				return 1;
+		}
+		path[used] = '\0';
+		return 0;
+	}
+	if (a && b && json_equal(a, b))
+		return 0;
+	scalar_text(a, va, vcap);
+	scalar_text(b, vb, vcap);
+	return 1;
+}
+
+int rigi_json_first_difference(const char *a, const char *b, char *path, size_t cap, char *va,
+			       char *vb, size_t vcap)
+{
+	json_error_t jerr;
+	json_t *ja = json_loads(a, 0, &jerr);
+	json_t *jb = ja ? json_loads(b, 0, &jerr) : NULL;
+	int ret;
+	path[0] = '\0';
+	if (!ja || !jb)
+		ret = rigi_fail(RIG_ERR_FORMAT, "line %d column %d: not valid JSON: %s", jerr.line,
+				jerr.column, jerr.text);
+	else
+		ret = first_diff(ja, jb, path, cap, va, vb, vcap);
+	json_decref(ja);
+	json_decref(jb);
+	return ret;
 }

@@ -113,6 +113,8 @@ int rig_record_new(struct rig_record **out)
 		return ret;
 	}
 	snprintf(rec->software_version, sizeof(rec->software_version), "%s", rig_version());
+	rec->schema_version = 2;
+	rec->read_back = -1;
 	rec->outcome = RIG_OUTCOME_ERROR;
 	snprintf(rec->reason, sizeof(rec->reason), "run did not finish");
 	*out = rec;
@@ -181,23 +183,31 @@ void rig_record_step_end(struct rig_record_step *step, enum rig_outcome outcome,
 	step->duration_s = (double)(rig_clock_ns() - step->mono_start_ns) / 1e9;
 }
 
-int rig_record_set_table(struct rig_record *rec, const uint8_t *blob, size_t len, uint8_t slot)
+int rig_record_table_set(struct rig_record_table *out, const uint8_t *blob, size_t len,
+			 uint8_t slot)
 {
 	struct rig_cal_table t;
-	if (!blob || len > sizeof(rec->table.bytes))
+	if (!blob || len > sizeof(out->bytes))
 		return rigi_fail(RIG_ERR_FORMAT, "run record: a table of %zu bytes is not format 1",
 				 len);
-	/* The key is not needed to know what the knots are; the pen verified
-	 * the signature when it committed the table. */
+	/* The key is not needed to know what the knots are; the pen verifies
+	 * the signature when it commits the table. */
 	int ret = rig_cal_table_decode(blob, len, NULL, &t);
 	if (ret < 0)
 		return ret;
-	rec->table.slot = slot;
-	rec->table.len = len;
-	memcpy(rec->table.bytes, blob, len);
-	rec->table.decoded = t;
-	rec->has_table = 1;
+	out->slot = slot;
+	out->len = len;
+	memcpy(out->bytes, blob, len);
+	out->decoded = t;
 	return 0;
+}
+
+int rig_record_set_table(struct rig_record *rec, const uint8_t *blob, size_t len, uint8_t slot)
+{
+	int ret = rig_record_table_set(&rec->table, blob, len, slot);
+	if (ret == 0)
+		rec->has_table = 1;
+	return ret;
 }
 
 void rig_record_set_safe_state(struct rig_record *rec, int confirmed, const char *detail)

@@ -7,6 +7,8 @@
  * The cryptography itself is in core/crypto.c, the only libsodium caller. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,6 +334,8 @@ static int check_public(const char *path, const char *pub, const uint8_t pk[RIGI
 	return ret;
 }
 
+static pthread_mutex_t open_mutex = PTHREAD_MUTEX_INITIALIZER;
+
 int rigi_signer_open(const char *path, struct rigi_signer **out)
 {
 	uint8_t seed[RIGI_ED25519_SEED_BYTES];
@@ -350,12 +354,23 @@ int rigi_signer_open(const char *path, struct rigi_signer **out)
 		ret = rigi_fail(RIG_ERR_NOMEM, "open signing key %s: out of memory", path);
 		goto out;
 	}
+	/* Nests of one station (threads or processes) may open it at once for
+	 * the first time: one creates it while the others wait. */
+	char *dir = dir_of(path);
+	int lock = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	free(dir);
+	pthread_mutex_lock(&open_mutex);
+	if (lock >= 0)
+		flock(lock, LOCK_EX);
 	ret = read_or_create(path, pub, seed, &created);
 	if (ret == 0)
 		ret = rigi_ed25519_seed_keypair(seed, s->pk, s->sk);
 	rigi_wipe(seed, sizeof(seed));
 	if (ret == 0)
 		ret = check_public(path, pub, s->pk);
+	if (lock >= 0)
+		close(lock);
+	pthread_mutex_unlock(&open_mutex);
 	if (ret == 0 && created)
 		RIGI_INFO("record", "created the station signing key %s (public key in %s)", path, pub);
 out:

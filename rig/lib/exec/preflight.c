@@ -1,0 +1,139 @@
+/* What is checked before the pen is touched (DESIGN §6): the nest and the
+ * station are not in use by another process (flock'd lock files naming
+ * their holder), the line key file is there, owner-only and valid, the
+ * report and calibration folders are writable with room for the run, and
+ * the phantom has strokes left. A station that fails here is ERROR and the
+ * pen is never stroked or written. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <rig/rig.h>
+
+#include "core/core.h"
+#include "exec/exec.h"
+#include "records/records.h"
+
+/* Room a run may need in the worst case: its journal, record and reports
+ * (a few hundred kB) in reports/, a few tables in calibrations/. */
+#define REPORTS_NEED_BYTES (8u << 20)
+#define CALIBRATIONS_NEED_BYTES (256u << 10)
+
+/* Take the lock file @p path (LOCK_EX, or LOCK_SH when @p shared) without
+ * waiting; the holder's PID and run are written into it. */
+static int take_lock(struct rigi_run *r, const char *path, int shared, const char *what)
+{
+	char holder[256] = "", line[256];
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return rigi_fail(errno == ENOSPC ? RIG_ERR_NOSPACE : RIG_ERR_IO,
+				 "cannot open the lock file %s: %s", path, strerror(errno));
+	if (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+		ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		close(fd);
+		return rigi_fail(RIG_ERR_BUSY, "%s is in use by another process (%s); wait for "
+				 "it to finish or stop it, then retest",
+				 what, holder[0] ? holder : "holder unknown");
+	}
+	if (!shared) {
+		snprintf(line, sizeof(line), "pid %ld, run %s\n", (long)getpid(), r->run_id);
+		if (ftruncate(fd, 0) != 0 || pwrite(fd, line, strlen(line), 0) < 0)
+			RIGI_WARN("run", "cannot note the holder in %s: %s", path, strerror(errno));
+	}
+	return fd;
+}
+
+static int take_locks(struct rigi_run *r)
+{
+	char dir[1100], path[1200], what[160];
+	int ret;
+	snprintf(dir, sizeof(dir), "%s/.station/%s", r->reports, r->fx->station_id);
+	if ((ret = rigi_mkdir_p(dir)) < 0)
+		return ret;
+	/* Shared: the runs of one station's nests hold it together; a tool that
+	 * needs the whole station takes it exclusively. */
+	snprintf(path, sizeof(path), "%s/station.lock", dir);
+	snprintf(what, sizeof(what), "station %s", r->fx->station_id);
+	if ((ret = take_lock(r, path, 1, what)) < 0)
+		return ret;
+	r->locks[0] = ret;
+	snprintf(path, sizeof(path), "%s/nest%u.lock", dir, r->nest->index);
+	snprintf(what, sizeof(what), "nest %u of station %s", r->nest->index, r->fx->station_id);
+	if ((ret = take_lock(r, path, 0, what)) < 0)
+		return ret;
+	r->locks[1] = ret;
+	return 0;
+}
+
+void rigi_release_locks(struct rigi_run *r)
+{
+	for (int i = 1; i >= 0; i--) {
+		if (r->locks[i] >= 0)
+			close(r->locks[i]);
+		r->locks[i] = -1;
+	}
+}
+
+static int check_room(const char *dir, unsigned long long need, const char *what)
+{
+	struct statvfs vfs;
+	int ret = rigi_mkdir_p(dir);
+	if (ret < 0)
+		return ret;
+	if (access(dir, W_OK) != 0)
+		return rigi_fail(RIG_ERR_PERMISSION, "%s %s is not writable: %s; fix its permissions",
+				 what, dir, strerror(errno));
+	if (statvfs(dir, &vfs) == 0 && (unsigned long long)vfs.f_bavail * vfs.f_frsize < need)
+		return rigi_fail(RIG_ERR_NOSPACE, "%s %s: disk full (%llu kB free, a run needs up "
+				 "to %llu kB); free disk space, then retest", what, dir,
+				 (unsigned long long)vfs.f_bavail * vfs.f_frsize / 1024, need / 1024);
+	return 0;
+}
+
+static int suite_writes_table(const struct rig_suite *s)
+{
+	for (size_t i = 0; i < s->n_steps; i++)
+		if (s->steps[i].type == RIG_STEP_WRITE_TABLE)
+			return 1;
+	return 0;
+}
+
+int rigi_preflight(struct rigi_run *r, int *bad_input)
+{
+	struct rig_date today;
+	int ret;
+	*bad_input = 0;
+	if ((ret = take_locks(r)) < 0 ||
+	    (ret = check_room(r->reports, REPORTS_NEED_BYTES, "the reports folder")) < 0 ||
+	    (ret = check_room(r->calibrations, CALIBRATIONS_NEED_BYTES,
+			      "the calibrations folder")) < 0)
+		return ret;
+	if (suite_writes_table(r->opt->suite) && (ret = rigi_ensure_key(r)) < 0) {
+		*bad_input = ret == RIG_ERR_FORMAT || ret == RIG_ERR_PERMISSION ||
+			     ret == RIG_ERR_NOT_FOUND;
+		rigi_error_context("line key (needed to sign the table)");
+		return ret;
+	}
+	rig_date_today(&today);
+	if ((ret = rig_fixture_check_phantom(r->fx, &today, r->phantom_strokes_before)) < 0)
+		rigi_error_context("phantom");
+	return ret;
+}
+
+void rigi_signing_key_path(const struct rig_fixture *fx, char *out, size_t cap)
+{
+	const char *slash = strrchr(fx->path, '/');
+	if (fx->signing_key)
+		snprintf(out, cap, "%s", fx->signing_key);
+	else if (slash)
+		snprintf(out, cap, "%.*s/%s.signing.key", (int)(slash - fx->path), fx->path,
+			 fx->station_id);
+	else
+		snprintf(out, cap, "%s.signing.key", fx->station_id);
+}
