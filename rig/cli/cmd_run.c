@@ -26,13 +26,15 @@ static void run_usage(FILE *out)
 		"  --var NAME=VALUE    value for ${NAME} in the fixture (repeatable; the\n"
 		"                      environment is consulted next), e.g. SIM_DIR, SIM_PORT\n"
 		"  --key FILE          line key (default: the fixture's line_key)\n"
-		"  --operator NAME     recorded operator (default $USER)\n"
+		"  --operator NAME     recorded operator (default: the login name)\n"
 		"  --reports DIR       default reports\n"
 		"  --calibrations DIR  default calibrations\n"
 		"  --time-scale K      the station runs K times faster than real time (a\n"
 		"                      simulated station's --speed): waits are divided by K\n\n"
-		"Exit codes: 0 PASS, 1 FAIL, 2 usage or bad file, 3 station ERROR (retest),\n"
-		"4 INDETERMINATE, 5 interrupted (pen left safe).\n");
+		"Every attempt leaves a folder with its journal and signed record (see\n"
+		"docs/records.md); runs of the station that died are closed first.\n\n"
+		"Exit codes: 0 PASS, 1 FAIL, 2 usage or bad file (the line key included),\n"
+		"3 station ERROR (retest), 4 INDETERMINATE, 5 interrupted (pen left safe).\n");
 }
 
 struct run_args {
@@ -129,7 +131,12 @@ int cmd_run(int argc, char **argv)
 		printf("record: %s\n", sum.record_path);
 		if (sum.table_path[0])
 			printf("table:  %s\n", sum.table_path);
-		ret = cli_exit_for_outcome(sum.outcome);
+		ret = sum.bad_input ? RIG_EXIT_USAGE : cli_exit_for_outcome(sum.outcome);
+		/* The cause, on one line, where scripts and operators look for it. */
+		if (sum.outcome == RIG_OUTCOME_ERROR || sum.bad_input)
+			fprintf(stderr, "rig run: %s %s: %s (%s)\n", sum.serial,
+				rig_outcome_name(sum.outcome), sum.reason,
+				sum.error ? rig_errname(sum.error) : "no code");
 	} else {
 		ret = cli_report_error("run", ret);
 	}

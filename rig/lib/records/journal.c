@@ -133,9 +133,10 @@ static int replay_line(const char *path, const char *line, size_t n, struct rigi
 	if (ret < 0)
 		return ret;
 	if (seq != rp->events || strcmp(prev, rp->last_sha256) != 0)
-		return rigi_fail(RIG_ERR_SIGNATURE, "%s: the hash chain is broken here (line %llu "
-				 "does not follow line %llu): the journal was changed after it "
-				 "was written", source, (unsigned long long)rp->events + 1,
+		return rigi_fail(RIG_ERR_SIGNATURE, "%s: the hash chain breaks between lines %llu "
+				 "and %llu: line %llu was changed, or lines were removed or "
+				 "inserted, after the journal was written", source,
+				 (unsigned long long)rp->events, (unsigned long long)rp->events + 1,
 				 (unsigned long long)rp->events);
 	if (rp->events == 0 && ev.type != RIG_EV_RUN_BEGIN)
 		return rigi_fail(RIG_ERR_FORMAT, "%s: a journal starts with run_begin", source);

@@ -403,10 +403,24 @@ static int check_signature(const char *dir, const char *file, const char *text,
 	return ret;
 }
 
+/* Name the first field where the record differs from what its journal
+ * builds; 0 when none does. */
+static int field_difference(const char *file, const char *text, const char *again)
+{
+	char fpath[256], va[128], vb[128];
+	int d = rigi_json_first_difference(text, again, fpath, sizeof(fpath), va, vb, sizeof(va));
+	if (d > 0)
+		return rigi_fail(RIG_ERR_SIGNATURE, "%s: field %s is %s, but its journal says %s: "
+				 "the record was changed after the run", file, fpath, va, vb);
+	if (d == 0 && strcmp(text, again) != 0)
+		return rigi_fail(RIG_ERR_SIGNATURE, "%s: the bytes differ from the canonical record "
+				 "(its formatting was changed by hand)", file);
+	return d;
+}
+
 static int verify_run(const char *dir, const char *public_key_file)
 {
-	char file[RIGI_PATH_MAX + 16], journal[RIGI_PATH_MAX + 16];
-	char fpath[256], va[128], vb[128];
+	char file[RIGI_PATH_MAX + 16], journal[RIGI_PATH_MAX + 16], sig_detail[1024] = "";
 	struct rig_record *rec = NULL;
 	char *text = NULL, *again = NULL;
 	snprintf(file, sizeof(file), "%s/record.json", dir);
@@ -416,24 +430,23 @@ static int verify_run(const char *dir, const char *public_key_file)
 		ret = rigi_fail(RIG_ERR_SIGNATURE, "%s", rig_last_error());
 	if (ret == 0 && rec->schema_version < 2)
 		ret = rigi_fail(RIG_ERR_SIGNATURE, "%s: schema 1 records are not signed", file);
-	int sig = ret == 0 ? check_signature(dir, file, text, rec, public_key_file) : ret;
-	if (ret == 0)
-		ret = rebuild(journal, rec, &again);
+	if (ret < 0)
+		goto out;
+	int sig = check_signature(dir, file, text, rec, public_key_file);
+	if (sig < 0)
+		snprintf(sig_detail, sizeof(sig_detail), "%s", rig_last_error());
+	ret = rebuild(journal, rec, &again);
 	if (ret == 0) {
-		int d = rigi_json_first_difference(text, again, fpath, sizeof(fpath), va, vb,
-						   sizeof(va));
-		if (d > 0)
-			ret = rigi_fail(RIG_ERR_SIGNATURE, "%s: field %s is %s, but its journal says "
-					"%s: the record was changed after the run", file, fpath, va,
-					vb);
-		else if (d == 0 && strcmp(text, again) != 0)
-			ret = rigi_fail(RIG_ERR_SIGNATURE, "%s: the bytes differ from the canonical "
-					"record (formatting changed by hand)", file);
-		else if (d < 0)
-			ret = d;
+		/* The field that changed says more than the signature alone. */
+		ret = field_difference(file, text, again);
+		if (ret == 0 && sig < 0)
+			ret = rigi_fail(sig, "%s", sig_detail);
+	} else if (sig < 0) {
+		char journal_detail[1024];
+		snprintf(journal_detail, sizeof(journal_detail), "%s", rig_last_error());
+		ret = rigi_fail(RIG_ERR_SIGNATURE, "%s; and %s", sig_detail, journal_detail);
 	}
-	if (ret == 0)
-		ret = sig;
+out:
 	free(text);
 	free(again);
 	rig_record_free(rec);
