@@ -251,6 +251,31 @@ static int fault_dut(struct ctl_request *r, int power)
 		     bytes);
 }
 
+/* fault dut-hold NEST COMMAND MS [SKIP]: a slow pen (docs/sim.md). */
+static int fault_dut_hold(struct ctl_request *r)
+{
+	static const struct {
+		const char *name;
+		int code;
+	} cmds[] = {{"TABLE_READ", 0x20}, {"TABLE_BEGIN", 0x21}, {"TABLE_CHUNK", 0x22},
+		    {"TABLE_COMMIT", 0x23}};
+	unsigned nest = 0;
+	unsigned long ms = 0, skip = 0;
+	int code = -1;
+	if (parse_nest(r, 2, &nest) < 0)
+		return RIG_ERR_ARG;
+	for (size_t i = 0; r->argc >= 4 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(r->argv[3], cmds[i].name))
+			code = cmds[i].code;
+	if ((r->argc != 5 && r->argc != 6) || code < 0 || parse_uint(r->argv[4], 600000UL, &ms) ||
+	    (r->argc == 6 && parse_uint(r->argv[5], 1000000UL, &skip)))
+		return reply(r, 0, "usage: fault dut-hold NEST TABLE_READ|TABLE_BEGIN|TABLE_CHUNK|"
+				   "TABLE_COMMIT MS [SKIP]");
+	sim_dut_endpoint_hold(r->sim->nests[nest].endpoint, code, (unsigned)skip, (unsigned)ms);
+	return reply(r, 1, "nest %u holds %s for %lu ms after %lu more", nest, r->argv[3], ms,
+		     skip);
+}
+
 static int control_fault(struct ctl_request *r)
 {
 	const char *kind = r->argc > 1 ? r->argv[1] : "";
@@ -267,12 +292,16 @@ static int control_fault(struct ctl_request *r)
 		return fault_sensor(r, !strcmp(kind, "sensor-dead"));
 	if (!strcmp(kind, "dut-cut") || !strcmp(kind, "power-loss"))
 		return fault_dut(r, !strcmp(kind, "power-loss"));
+	if (!strcmp(kind, "dut-hold"))
+		return fault_dut_hold(r);
 	if (!strcmp(kind, "clear") && r->argc == 2) {
 		sim_station_inject(r->sim->station, SIM_STATION_FAULT_CLEAR, 0, 0);
-		for (unsigned i = 0; i < r->sim->cfg.n_nests; i++)
+		for (unsigned i = 0; i < r->sim->cfg.n_nests; i++) {
 			sim_dut_endpoint_cut_after(r->sim->nests[i].endpoint, -1);
+			sim_dut_endpoint_hold(r->sim->nests[i].endpoint, -1, 0, 0);
+		}
 		return reply(r, 1, "faults cleared");
 	}
 	return reply(r, 0, "unknown fault '%s' (modbus-drop, modbus-late, daq-overrun, "
-			   "sensor-dead, sensor-noisy, dut-cut, power-loss, clear)", kind);
+			   "sensor-dead, sensor-noisy, dut-cut, power-loss, dut-hold, clear)", kind);
 }

@@ -31,6 +31,9 @@ struct sim_dut_endpoint {
 	int drop_client;       /* close the client without touching any pen */
 	unsigned long boots;   /* the pen's boot count when the host connected */
 	long cut_after;        /* received bytes before a link cut; -1 off */
+	int hold_cmd;          /* command code held before the pen acts on it; -1 off */
+	unsigned hold_skip;    /* occurrences to let through first */
+	unsigned hold_ms;      /* how long (real time) */
 };
 
 static void wake(struct sim_dut_endpoint *ep)
@@ -111,6 +114,7 @@ struct sim_dut_endpoint *sim_dut_endpoint_new(const char *path)
 	ep->listen_fd = ep->client_fd = -1;
 	ep->wake[0] = ep->wake[1] = -1;
 	ep->cut_after = -1;
+	ep->hold_cmd = -1;
 	if (pipe(ep->wake) != 0 || fcntl(ep->wake[0], F_SETFL, O_NONBLOCK) != 0 ||
 	    fcntl(ep->wake[1], F_SETFL, O_NONBLOCK) != 0) {
 		rigi_fail(RIG_ERR_IO, "endpoint %s: pipe: %s", path, strerror(errno));
@@ -156,6 +160,28 @@ static int send_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* A slow pen: a request frame of the held command waits hold_ms before the
+ * pen gets it (once, after hold_skip others). A host that dies meanwhile
+ * still delivered the whole request, as over a real link. */
+static void hold_if_asked(struct sim_dut_endpoint *ep, const uint8_t *in, size_t n)
+{
+	for (size_t i = 0; ep->hold_cmd >= 0 && i + 3 < n; i++) {
+		if (in[i] != 0xA5 || in[i + 1] != 0x5A || in[i + 2] != 0x01 ||
+		    in[i + 3] != (uint8_t)ep->hold_cmd)
+			continue;
+		if (ep->hold_skip > 0) {
+			ep->hold_skip--;
+			continue;
+		}
+		RIGI_INFO("sim", "endpoint %s: holding command 0x%02x for %u ms", ep->path,
+			  ep->hold_cmd, ep->hold_ms);
+		ep->hold_cmd = -1;
+		pthread_mutex_unlock(&ep->lock);
+		usleep(ep->hold_ms * 1000u);
+		pthread_mutex_lock(&ep->lock);
+	}
+}
+
 /* Bytes from the host to the pen, responses back, and the injected cut. */
 static void serve_client(struct sim_dut_endpoint *ep)
 {
@@ -176,6 +202,7 @@ static void serve_client(struct sim_dut_endpoint *ep)
 		return;
 	}
 	feed = (size_t)n;
+	hold_if_asked(ep, in, feed);
 	if (ep->cut_after >= 0 && (long)feed >= ep->cut_after) {
 		feed = (size_t)ep->cut_after;
 		cut = 1;
@@ -304,6 +331,15 @@ void sim_dut_endpoint_set_pen(struct sim_dut_endpoint *ep, struct sim_pen *pen)
 	}
 	pthread_mutex_unlock(&ep->lock);
 	wake(ep);
+}
+
+void sim_dut_endpoint_hold(struct sim_dut_endpoint *ep, int cmd, unsigned skip, unsigned ms)
+{
+	pthread_mutex_lock(&ep->lock);
+	ep->hold_cmd = cmd;
+	ep->hold_skip = skip;
+	ep->hold_ms = ms;
+	pthread_mutex_unlock(&ep->lock);
 }
 
 void sim_dut_endpoint_cut_after(struct sim_dut_endpoint *ep, long n)

@@ -37,6 +37,10 @@ void sim_dut_endpoint_set_pen(struct sim_dut_endpoint *ep, struct sim_pen *pen);
  *  the connection is closed and the pen gets sim_pen_link_closed(). */
 void sim_dut_endpoint_cut_after(struct sim_dut_endpoint *ep, long n);
 
+/** Hold the next request of command @p cmd (after letting @p skip through)
+ *  for @p ms real-time milliseconds before the pen sees it; -1 clears. */
+void sim_dut_endpoint_hold(struct sim_dut_endpoint *ep, int cmd, unsigned skip, unsigned ms);
+
 /** 1 while a host is connected. */
 int sim_dut_endpoint_connected(struct sim_dut_endpoint *ep);
 
