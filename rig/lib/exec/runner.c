@@ -134,12 +134,15 @@ static int serial_is_safe(const char *s)
 static int read_previous_table(struct rigi_run *r, struct rig_record_unit *u)
 {
 	uint8_t blob[RIG_CAL_TABLE_MAX_BYTES];
+	struct rig_dut_status ds;
 	char dir[1100];
 	size_t len = 0;
-	int ret = rig_dut_table_read(r->dut, RIG_DUT_SLOT_ACTIVE, blob, sizeof(blob), &len);
+	int ret = rig_dut_status(r->dut, &ds);
+	if (ret == 0)
+		ret = rig_dut_table_read(r->dut, RIG_DUT_SLOT_ACTIVE, blob, sizeof(blob), &len);
 	if (ret < 0 || len == 0)
 		return ret; /* a blank pen has no table */
-	if (rig_record_table_set(&u->previous_table, blob, len, 0) < 0) {
+	if (rig_record_table_set(&u->previous_table, blob, len, ds.active_slot == 1) < 0) {
 		/* Corrupt or of another format: kept as bytes, not decoded. */
 		RIGI_WARN("run", "pen %s: its active table does not decode: %s", u->serial,
 			  rig_last_error());

@@ -99,6 +99,14 @@ static int append_closing_events(const char *journal, const struct rig_record *r
 		close(c.fd);
 		return rigi_fail(RIG_ERR_BUSY, "%s: its run is still going on", journal);
 	}
+	/* A line torn by the death is no event: cut it off before appending. */
+	struct stat sb;
+	if (rp->torn_bytes && (fstat(c.fd, &sb) != 0 ||
+			       ftruncate(c.fd, sb.st_size - (off_t)rp->torn_bytes) != 0)) {
+		ret = rigi_sys_fail(errno, "cut the torn last line of", journal);
+		close(c.fd);
+		return ret;
+	}
 	enum rig_outcome o = RIG_OUTCOME_ERROR;
 	if (rp->step_open) {
 		ev = (struct rig_event){.type = RIG_EV_STEP_END};
