@@ -364,7 +364,7 @@ static void directories_and_atomic_replace(void **state)
 	snprintf(path, sizeof(path), "%s/a/b/c/f.txt/d", dir);
 	assert_int_equal(rigi_mkdir_p(path), RIG_ERR_IO); /* a file is in the way */
 	snprintf(path, sizeof(path), "%s/missing/f.txt", dir);
-	assert_int_equal(rigi_atomic_write(path, "x", 1), RIG_ERR_IO);
+	assert_int_equal(rigi_atomic_write(path, "x", 1), RIG_ERR_NOT_FOUND); /* its folder is missing */
 	assert_non_null(strstr(rig_last_error(), path));
 	ts_rmtree(dir);
 	free(dir);

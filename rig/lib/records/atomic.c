@@ -20,6 +20,8 @@ int rigi_sys_fail(int err, const char *what, const char *path)
 				 path, why, path);
 	if (err == ENOMEM)
 		return rigi_fail(RIG_ERR_NOMEM, "%s %s: %s", what, path, why);
+	if (err == ENOENT || err == ENOTDIR)
+		return rigi_fail(RIG_ERR_NOT_FOUND, "%s %s: %s; check the path", what, path, why);
 	if (err == ENOSPC || err == EDQUOT)
 		return rigi_fail(RIG_ERR_NOSPACE, "%s %s: disk full (%s); free disk space, then "
 				 "retest", what, path, why);
@@ -29,7 +31,7 @@ int rigi_sys_fail(int err, const char *what, const char *path)
 }
 
 /* The directory part of @p path ("." when there is none), malloc'd. */
-static char *dir_of(const char *path)
+char *rigi_dir_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	if (!slash)
@@ -83,7 +85,7 @@ int rigi_mkdir_p(const char *path)
 		ret = mkdir_one(buf);
 		if (ret == 1) {
 			/* Make the new entry durable in its parent. */
-			char *parent = dir_of(buf);
+			char *parent = rigi_dir_of(buf);
 			ret = parent ? rigi_fsync_dir(parent)
 				     : rigi_fail(RIG_ERR_NOMEM, "create directory %s: out of memory", path);
 			free(parent);
@@ -146,7 +148,7 @@ int rigi_atomic_write_mode(const char *path, const void *data, size_t len, unsig
 	if (!path || (!data && len))
 		return rigi_fail(RIG_ERR_ARG, "rigi_atomic_write: path and data are required");
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	dir = dir_of(path);
+	dir = rigi_dir_of(path);
 	size_t cap = strlen(path) + 16;
 	tmp = malloc(cap);
 	if (!dir || !tmp) {

@@ -31,8 +31,12 @@ int rigi_atomic_write_mode(const char *path, const void *data, size_t len, unsig
 
 /** The error for a failed system call @p what on @p path with errno @p err:
  *  RIG_ERR_NOSPACE ("disk full") for ENOSPC/EDQUOT, RIG_ERR_PERMISSION,
- *  RIG_ERR_IO otherwise; the detail names the file and what to do. */
+ *  RIG_ERR_NOT_FOUND (a missing path), RIG_ERR_NOMEM, RIG_ERR_IO otherwise;
+ *  the detail names the file and what to do. */
 int rigi_sys_fail(int err, const char *what, const char *path);
+
+/** The directory part of @p path ("." when there is none), malloc'd. */
+char *rigi_dir_of(const char *path);
 
 /** fsync the directory @p dir. */
 int rigi_fsync_dir(const char *dir);

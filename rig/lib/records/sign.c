@@ -37,38 +37,11 @@ struct rigi_signer {
 	uint8_t pk[RIGI_ED25519_PK_BYTES];
 };
 
-static int sys_fail(int err, const char *what, const char *path)
-{
-	const char *why = strerror(err);
-	if (err == EACCES || err == EPERM || err == EROFS)
-		return rigi_fail(RIG_ERR_PERMISSION, "%s %s: %s; check the permissions of %s and of its directory",
-				 what, path, why, path);
-	if (err == ENOSPC || err == EDQUOT || err == EFBIG)
-		return rigi_fail(RIG_ERR_IO, "%s %s: %s (disk full); free disk space or raise the quota",
-				 what, path, why);
-	if (err == ENOMEM)
-		return rigi_fail(RIG_ERR_NOMEM, "%s %s: %s", what, path, why);
-	if (err == ENOENT || err == ENOTDIR)
-		return rigi_fail(RIG_ERR_NOT_FOUND, "%s %s: %s; check the path", what, path, why);
-	return rigi_fail(RIG_ERR_IO, "%s %s: %s", what, path, why);
-}
-
-/* The directory part of @p path ("." when there is none), malloc'd. */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
 /* 1 when the directory that would hold @p path does not exist. */
 static int dir_missing(const char *path)
 {
 	struct stat st;
-	char *dir = dir_of(path);
+	char *dir = rigi_dir_of(path);
 	int missing = dir && stat(dir, &st) != 0 && (errno == ENOENT || errno == ENOTDIR);
 	free(dir);
 	return missing;
@@ -76,18 +49,9 @@ static int dir_missing(const char *path)
 
 static int fsync_dir_of(const char *path)
 {
-	char *dir = dir_of(path);
-	int ret = 0;
-	if (!dir)
-		return rigi_fail(RIG_ERR_NOMEM, "create signing key file %s: out of memory", path);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		ret = sys_fail(errno, "open directory", dir);
-	} else {
-		if (fsync(fd) != 0 && errno != EINVAL)
-			ret = sys_fail(errno, "fsync directory", dir);
-		close(fd);
-	}
+	char *dir = rigi_dir_of(path);
+	int ret = dir ? rigi_fsync_dir(dir)
+		      : rigi_fail(RIG_ERR_NOMEM, "create signing key file %s: out of memory", path);
 	free(dir);
 	return ret;
 }
@@ -140,7 +104,7 @@ static int check_key_file(int fd, const char *path)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0)
-		return sys_fail(errno, "stat signing key file", path);
+		return rigi_sys_fail(errno, "stat signing key file", path);
 	if (!S_ISREG(st.st_mode))
 		return rigi_fail(RIG_ERR_PERMISSION,
 				 "signing key file %s is not a regular file; refusing it: give the "
@@ -201,7 +165,7 @@ static int load_secret(int fd, const char *path, uint8_t seed[RIGI_ED25519_SEED_
 	if (ret < 0)
 		return ret;
 	if (read_upto(fd, buf, sizeof(buf), &n) != 0)
-		ret = sys_fail(errno, "read signing key file", path);
+		ret = rigi_sys_fail(errno, "read signing key file", path);
 	else
 		ret = parse_secret(buf, n, path, seed);
 	rigi_wipe(buf, sizeof(buf));
@@ -220,7 +184,7 @@ static int write_secret_file(const char *path, const char *line, size_t len)
 				 "create signing key file %s: its directory does not exist; create "
 				 "it (mkdir -p) or give another path", path);
 	if (fd < 0)
-		return sys_fail(errno, "create signing key file", path);
+		return rigi_sys_fail(errno, "create signing key file", path);
 	const char *what = "set the mode of";
 	int ok = fchmod(fd, 0600) == 0;
 	if (ok) {
@@ -239,7 +203,7 @@ static int write_secret_file(const char *path, const char *line, size_t len)
 	}
 	if (!ok) {
 		unlink(path);
-		return sys_fail(err, what, path);
+		return rigi_sys_fail(err, what, path);
 	}
 	return fsync_dir_of(path);
 }
@@ -296,7 +260,7 @@ static int read_or_create(const char *path, const char *pub,
 					 "signing key file %s is a symbolic link; refusing it: give "
 					 "the path of the key file itself", path);
 		if (errno != ENOENT)
-			return sys_fail(errno, "open signing key file", path);
+			return rigi_sys_fail(errno, "open signing key file", path);
 		ret = check_no_orphan_pub(path, pub);
 		if (ret == 0)
 			ret = create_secret(path, seed);
@@ -356,7 +320,7 @@ int rigi_signer_open(const char *path, struct rigi_signer **out)
 	}
 	/* Nests of one station (threads or processes) may open it at once for
 	 * the first time: one creates it while the others wait. */
-	char *dir = dir_of(path);
+	char *dir = rigi_dir_of(path);
 	int lock = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	free(dir);
 	pthread_mutex_lock(&open_mutex);
@@ -437,11 +401,11 @@ int rigi_public_key_load(const char *path, char hex[65])
 	if (fd < 0 && errno == ENOENT && dir_missing(path))
 		return rigi_fail(RIG_ERR_NOT_FOUND, "public key file %s does not exist", path);
 	if (fd < 0)
-		return sys_fail(errno, "open public key file", path);
+		return rigi_sys_fail(errno, "open public key file", path);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		ret = rigi_fail(RIG_ERR_FORMAT, "public key file %s is not a regular file", path);
 	else if (read_upto(fd, buf, sizeof(buf), &n) != 0)
-		ret = sys_fail(errno, "read public key file", path);
+		ret = rigi_sys_fail(errno, "read public key file", path);
 	close(fd);
 	if (ret < 0)
 		return ret;

@@ -30,7 +30,7 @@ struct rigi_signer;
  *
  *  Other errors: missing directory RIG_ERR_NOT_FOUND; unwritable directory
  *  or read-only file system RIG_ERR_PERMISSION; full disk or quota
- *  RIG_ERR_IO with "disk full" in the detail; other I/O RIG_ERR_IO;
+ *  RIG_ERR_NOSPACE ("disk full"); other I/O RIG_ERR_IO;
  *  RIG_ERR_NOMEM; RIG_ERR_ARG for a NULL or empty argument. On success
  *  *@p out is the signer (free with rigi_signer_free); on failure NULL. */
 int rigi_signer_open(const char *path, struct rigi_signer **out);
