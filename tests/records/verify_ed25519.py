@@ -4,9 +4,10 @@
 A run record reports/<serial>/<run-id>/record.json is signed by the station
 with Ed25519 (RFC 8032, pure: the signature covers the file's exact bytes)
 and the signature is stored as 128 hex digits in record.sig. This script
-checks such a signature without any needle-rig code, with PyNaCl
-(python3-nacl) when it is importable and otherwise with pyca/cryptography
-(python3-cryptography).
+checks such a signature without any needle-rig code, with pyca/cryptography
+(python3-cryptography, on OpenSSL: another implementation than the
+libsodium that signed it) when it is importable, otherwise with PyNaCl
+(python3-nacl).
 
 Usage:
   verify_ed25519.py PUBLIC_HEX FILE SIGFILE
@@ -78,7 +79,7 @@ def cryptography_backend():
 
 
 def load_backend():
-    for make in (nacl_backend, cryptography_backend):
+    for make in (cryptography_backend, nacl_backend):
         try:
             return make()
         except ImportError:
