@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "daqsim.h"
 #include "sim_internal.h"
 
 #define MAX_TOKENS 8
@@ -230,6 +231,17 @@ static int fault_station_value(struct ctl_request *r, enum sim_station_fault f, 
 	return reply(r, 1, "%s %g", r->argv[1], v);
 }
 
+/* fault daq-map-version VERSION: the DAQ's identity block reports register
+ * map version VERSION (1 is the true one; `fault clear` restores it). */
+static int fault_daq_map_version(struct ctl_request *r)
+{
+	unsigned long v;
+	if (r->argc != 3 || parse_uint(r->argv[2], 65535, &v) || v == 0)
+		return reply(r, 0, "usage: fault daq-map-version VERSION (1..65535)");
+	sim_daq_inject_map_version((unsigned)v);
+	return reply(r, 1, "DAQ reports register map version %lu", v);
+}
+
 static int fault_dut(struct ctl_request *r, int power)
 {
 	unsigned nest = 0;
@@ -288,6 +300,8 @@ static int control_fault(struct ctl_request *r)
 			return reply(r, 0, "%s", rig_last_error());
 		return reply(r, 1, "next DAQ capture overruns");
 	}
+	if (!strcmp(kind, "daq-map-version"))
+		return fault_daq_map_version(r);
 	if (!strcmp(kind, "sensor-dead") || !strcmp(kind, "sensor-noisy"))
 		return fault_sensor(r, !strcmp(kind, "sensor-dead"));
 	if (!strcmp(kind, "dut-cut") || !strcmp(kind, "power-loss"))
@@ -296,6 +310,7 @@ static int control_fault(struct ctl_request *r)
 		return fault_dut_hold(r);
 	if (!strcmp(kind, "clear") && r->argc == 2) {
 		sim_station_inject(r->sim->station, SIM_STATION_FAULT_CLEAR, 0, 0);
+		sim_daq_inject_map_version(0);
 		for (unsigned i = 0; i < r->sim->cfg.n_nests; i++) {
 			sim_dut_endpoint_cut_after(r->sim->nests[i].endpoint, -1);
 			sim_dut_endpoint_hold(r->sim->nests[i].endpoint, -1, 0, 0);
@@ -303,5 +318,6 @@ static int control_fault(struct ctl_request *r)
 		return reply(r, 1, "faults cleared");
 	}
 	return reply(r, 0, "unknown fault '%s' (modbus-drop, modbus-late, daq-overrun, "
-			   "sensor-dead, sensor-noisy, dut-cut, power-loss, dut-hold, clear)", kind);
+			   "daq-map-version, sensor-dead, sensor-noisy, dut-cut, power-loss, "
+			   "dut-hold, clear)", kind);
 }

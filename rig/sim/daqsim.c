@@ -4,6 +4,7 @@
  * from the station's acquire callback, so a capture's bytes depend only on
  * the seed, the capture number, the start time and the pens' waveforms. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,10 @@ static const struct sim_regspan input_spans[] = {
 static const struct sim_regspan holding_spans[] = {{HR_COMMAND, HR_COUNT_REGS}};
 
 #define N_SPANS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Injected fault `daq-map-version V`: the map version the identity block
+ * reports; 0 means the true MAP_VERSION. Process-wide (see daqsim.h). */
+static atomic_uint map_version_fault;
 
 static unsigned popcount16(uint16_t v)
 {
@@ -322,6 +327,7 @@ int sim_daq_read_input(struct sim_daq *d, double now, uint16_t addr, uint16_t n,
 		       uint16_t *dst)
 {
 	uint16_t img[IR_END] = {0};
+	unsigned map_version = atomic_load(&map_version_fault);
 
 	if (!sim_regs_listed(input_spans, N_SPANS(input_spans), addr, n))
 		return RIGI_MBX_ILLEGAL_ADDRESS;
@@ -329,7 +335,7 @@ int sim_daq_read_input(struct sim_daq *d, double now, uint16_t addr, uint16_t n,
 	if (addr >= IR_WINDOW)
 		return read_window(d, addr, n, dst);
 	img[0] = DEVICE_DAQ;
-	img[1] = MAP_VERSION;
+	img[1] = (uint16_t)(map_version ? map_version : MAP_VERSION);
 	sim_regs_put_u32(img + 2, d->serial);
 	img[4] = FIRMWARE;
 	img[5] = (uint16_t)d->channels;
@@ -341,6 +347,11 @@ int sim_daq_read_input(struct sim_daq *d, double now, uint16_t addr, uint16_t n,
 	img[IR_STATUS + 4] = d->fault_code;
 	memcpy(dst, img + addr, n * sizeof(uint16_t));
 	return 0;
+}
+
+void sim_daq_inject_map_version(unsigned version)
+{
+	atomic_store(&map_version_fault, version & 0xFFFFu);
 }
 
 void sim_daq_inject_overrun(struct sim_daq *d, bool on)

@@ -82,4 +82,10 @@ int sim_daq_write(struct sim_daq *d, double now, uint16_t addr, uint16_t n,
  *  OVERRUN (fault code 3). */
 void sim_daq_inject_overrun(struct sim_daq *d, bool on);
 
+/** Make every simulated DAQ of this process report register map version
+ *  @p version (1..65535) in its identity block; 0 restores the true one.
+ *  Process-wide and thread-safe (a `rig sim` has one DAQ; the control
+ *  fault `daq-map-version` sets it without the station's lock). */
+void sim_daq_inject_map_version(unsigned version);
+
 #endif
