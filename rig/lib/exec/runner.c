@@ -169,14 +169,33 @@ static void unit_identity(struct rigi_run *r, struct rig_record_unit *u)
 		 (r->id.fw_version >> 8) & 0xff, r->id.fw_version & 0xff);
 }
 
+static int emit_unit(struct rigi_run *r, const struct rig_record_unit *u,
+		     struct rigi_step_result *res)
+{
+	struct rig_event ev = {.type = RIG_EV_UNIT};
+	ev.u.unit = u;
+	if (!rigi_emit(r, &ev))
+		return 0;
+	rigi_result_set(res, RIG_OUTCOME_ERROR, "%s", r->sink_detail);
+	res->err = r->sink_error;
+	return -1;
+}
+
 void rigi_step_identify(struct rigi_run *r, const struct rig_step *st,
 			struct rig_record_step *rs, struct rigi_step_result *res)
 {
 	struct rig_record_unit u;
-	struct rig_event ev = {.type = RIG_EV_UNIT};
 	int ret = rig_dut_identify(r->dut, &r->id);
 	(void)rs;
 	rigi_progress(r, st->name, 0, 0, "identifying the pen");
+	if (ret == RIG_ERR_DISCONNECTED || ret == RIG_ERR_NOT_FOUND || ret == RIG_ERR_TIMEOUT) {
+		char detail[RIG_RECORD_REASON_MAX];
+		snprintf(detail, sizeof(detail), "%s", rig_last_error());
+		rigi_result_set(res, RIG_OUTCOME_ERROR, "identify: no pen answers in nest %u: is a "
+				"pen seated and switched on? (%.400s)", r->nest->index, detail);
+		res->err = ret;
+		return;
+	}
 	if (ret < 0) {
 		rigi_result_from_error(r, res, ret, "identify");
 		return;
@@ -192,15 +211,16 @@ void rigi_step_identify(struct rigi_run *r, const struct rig_step *st,
 	r->have_id = 1;
 	unit_identity(r, &u);
 	snprintf(r->sum->serial, sizeof(r->sum->serial), "%s", r->id.serial);
+	/* The identity first (the run folder moves under the serial), then
+	 * again with the table as found once its bytes are stored. */
+	if (emit_unit(r, &u, res) < 0)
+		return;
 	if ((ret = read_previous_table(r, &u)) < 0) {
 		rigi_result_from_error(r, res, ret, "keeping the pen's present table");
 		return;
 	}
-	ev.u.unit = &u;
-	if (rigi_emit(r, &ev)) {
-		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s", r->sink_detail);
+	if (u.previous_table_path[0] && emit_unit(r, &u, res) < 0)
 		return;
-	}
 	if (unit_faults(r, res))
 		return;
 	/* A station whose key this pen refuses is found now, before any stroke. */

@@ -86,7 +86,8 @@ int rigi_evidence_sink(const struct rig_event *ev, void *user)
 {
 	struct rigi_evidence *e = user;
 	int ret = rigi_journal_append(&e->journal, e->journal_path, ev);
-	if (ret == 0 && ev->type == RIG_EV_UNIT && ev->u.unit->serial[0])
+	if (ret == 0 && ev->type == RIG_EV_UNIT && ev->u.unit->serial[0] &&
+	    strstr(e->dir, "/" RIGI_UNIDENTIFIED "/"))
 		ret = move_to_serial(e, ev->u.unit->serial);
 	if (ret < 0)
 		e->failed = 1;

@@ -400,7 +400,12 @@ static int check_signature(const char *dir, const char *file, const char *text,
 					 public_key_file);
 	}
 	snprintf(sigpath, sizeof(sigpath), "%s/record.sig", dir);
-	if ((ret = read_file(sigpath, &sig, 256)) < 0)
+	ret = read_file(sigpath, &sig, 256);
+	if (ret == RIG_ERR_NOT_FOUND)
+		return rigi_fail(RIG_ERR_SIGNATURE, "%s: missing: the record names its signer "
+				 "(signature.public_key) but its signature file was removed",
+				 sigpath);
+	if (ret < 0)
 		return ret;
 	sig[strcspn(sig, "\n")] = '\0';
 	ret = rigi_verify_hex(rec->signer_public_key, text, strlen(text), sig);
