@@ -39,6 +39,7 @@ int cmd_fit(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_records(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 struct rig_run_summary;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rig/report.h>
 #include <rig/rig.h>
 #include <rig/run.h>
 
@@ -29,12 +30,27 @@ static void run_usage(FILE *out)
 		"  --operator NAME     recorded operator (default: the login name)\n"
 		"  --reports DIR       default reports\n"
 		"  --calibrations DIR  default calibrations\n"
+		"  --report-formats F  reports made after the run: all (default), none, or a\n"
+		"                      list such as html,pdf (see rig report --help)\n"
 		"  --time-scale K      the station runs K times faster than real time (a\n"
 		"                      simulated station's --speed): waits are divided by K\n\n"
 		"Every attempt leaves a folder with its journal and signed record (see\n"
 		"docs/records.md); runs of the station that died are closed first.\n\n"
 		"Exit codes: 0 PASS, 1 FAIL, 2 usage or bad file (the line key included),\n"
 		"3 station ERROR (retest), 4 INDETERMINATE, 5 interrupted (pen left safe).\n");
+}
+
+/* "all", "none" or known module ids separated by commas. */
+static int formats_known(const char *list)
+{
+	char buf[256], *save = NULL;
+	if (!strcmp(list, "all") || !strcmp(list, "none"))
+		return 1;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!rig_output_module_find(t))
+			return 0;
+	return 1;
 }
 
 struct run_args {
@@ -52,6 +68,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 		{"key", required_argument, 0, 'k'},     {"operator", required_argument, 0, 'o'},
 		{"reports", required_argument, 0, 'r'}, {"calibrations", required_argument, 0, 'c'},
 		{"time-scale", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
+		{"report-formats", required_argument, 0, 'R'},
 		{0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -81,6 +98,14 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 		case 'o': a->opt.operator_name = optarg; break;
 		case 'r': a->opt.reports_dir = optarg; break;
 		case 'c': a->opt.calibrations_dir = optarg; break;
+		case 'R':
+			if (!formats_known(optarg)) {
+				fprintf(stderr, "rig run: --report-formats: unknown format in '%s' "
+						"(see rig report --help)\n", optarg);
+				return -1;
+			}
+			a->opt.report_formats = optarg;
+			break;
 		case 't': {
 			char *end;
 			a->opt.time_scale = strtod(optarg, &end);
@@ -131,6 +156,9 @@ int cmd_run(int argc, char **argv)
 		printf("record: %s\n", sum.record_path);
 		if (sum.table_path[0])
 			printf("table:  %s\n", sum.table_path);
+		if (sum.report_failures[0])
+			fprintf(stderr, "rig run: reports not written (the outcome stands): %s\n",
+				sum.report_failures);
 		ret = sum.bad_input ? RIG_EXIT_USAGE : cli_exit_for_outcome(sum.outcome);
 		/* The cause, on one line, where scripts and operators look for it. */
 		if (sum.outcome == RIG_OUTCOME_ERROR || sum.bad_input)

@@ -26,7 +26,7 @@ check() { # check NAME EXPECTED_EXIT PATTERN -- command...
   fi
 }
 
-for c in sim dut sensors daq analyze fit run demo devices; do
+for c in sim dut sensors daq analyze fit run demo devices records report; do
   check "help $c" 0 "usage: rig $c" -- "$rig" "$c" --help
 done
 check "help" 0 "commands:" -- "$rig" --help

@@ -51,6 +51,9 @@ struct rig_ev_step_begin {
 	const char *type;       /* "as_left", ... */
 };
 
+struct rig_capture;
+struct rig_analysis;
+
 struct rig_ev_capture {
 	unsigned step;          /* index of the step taking it */
 	double seconds;         /* station time captured */
@@ -58,6 +61,10 @@ struct rig_ev_capture {
 	uint64_t samples;       /* per channel */
 	uint64_t strokes;       /* strokes detected (the phantom wears by these) */
 	uint64_t accepted;      /* strokes accepted for measurement */
+	/* For sinks that keep attachments; not journaled (NULL in replays). */
+	const char *label;                  /* what was measured, e.g. "1000 um at 5400 spm" */
+	const struct rig_capture *capture;  /* the samples, in µm and mN */
+	const struct rig_analysis *analysis;/* its strokes */
 };
 
 struct rig_ev_measurement {

@@ -98,6 +98,9 @@ struct rig_fixture {
 	char *line_key;           /* path of the line key file */
 	char *signing_key;        /* the station's Ed25519 record-signing key file; NULL:
 				     <fixture folder>/<station id>.signing.key */
+	char *report_formats;     /* reports made after each run: "html,pdf", "all", "none";
+				     NULL: all */
+	int keep_captures;        /* enum rig_keep_captures: raw captures kept with a run */
 };
 
 /** Load the fixture file at @p path. String values may contain ${NAME},

@@ -45,6 +45,8 @@ struct rig_run_options {
 	 * the progress display; may be NULL. */
 	const struct rig_event_sink *sinks;
 	size_t n_sinks;
+	const char *report_formats;        /* reports made after the run ("html,pdf", "all",
+					      "none"); NULL: the fixture's, else all */
 };
 
 /** The headline of a finished run (the full story is in the record). */
@@ -67,6 +69,8 @@ struct rig_run_summary {
 	int bad_input;                /* the run was refused for a bad input file (the line
 					 key): the CLI exits 2 */
 	int error;                    /* the rig_err behind an ERROR, or 0 */
+	char run_dir[1024];           /* the run folder (record, journal, reports) */
+	char report_failures[512];    /* reports that could not be written, and why; "" */
 };
 
 /** The headline of a run from its record (worst errors of the as-found and

@@ -26,6 +26,7 @@ struct column {
 struct reader {
 	const char *path;
 	FILE *f;
+	char *gz_text;    /* the decompressed file behind f, for a .gz capture */
 	char *line;
 	size_t cap;
 	size_t lineno;
@@ -288,8 +289,25 @@ static int read_rows(struct reader *r)
 	return 0;
 }
 
+/* A capture kept with a run is gzip'd (".csv.gz"): read it whole, then
+ * parse it from memory like any file. */
+static int open_gzip(struct reader *r)
+{
+	size_t len = 0;
+	int ret = rigi_gunzip_file(r->path, &r->gz_text, &len, (size_t)1 << 30);
+	if (ret < 0)
+		return ret;
+	r->f = fmemopen(r->gz_text, len ? len : 1, "r");
+	if (!r->f)
+		return rigi_fail(RIG_ERR_NOMEM, "%s: cannot read it from memory", r->path);
+	return 0;
+}
+
 static int open_file(struct reader *r)
 {
+	size_t n = strlen(r->path);
+	if (n > 3 && strcmp(r->path + n - 3, ".gz") == 0)
+		return open_gzip(r);
 	r->f = fopen(r->path, "r");
 	if (r->f)
 		return 0;
@@ -346,6 +364,7 @@ int rig_capture_read_csv(const char *path, const struct rig_capture_csv_options 
 		ret = make_capture(&r, rate, out);
 	if (r.f)
 		fclose(r.f);
+	free(r.gz_text);
 	free(r.line);
 	free(r.disp);
 	free(r.force);

@@ -58,13 +58,19 @@ static inline uint64_t rigi_get_u64le(const uint8_t *p)
 	return (uint64_t)rigi_get_u32le(p) | ((uint64_t)rigi_get_u32le(p + 4) << 32);
 }
 
-/* ---- crc.c: the only zlib caller ---- */
+/* ---- zlib.c: the only zlib caller ---- */
 
 /** CRC-32 (IEEE 802.3, as zlib crc32(), reflected, init and xorout
  *  0xFFFFFFFF; "123456789" gives 0xCBF43926). */
 uint32_t rigi_crc32(const void *buf, size_t len);
 /** Continue a CRC-32 over more bytes (start with crc = 0). */
 uint32_t rigi_crc32_update(uint32_t crc, const void *buf, size_t len);
+/** Compress @p len bytes into a gzip file image (*out malloc'd; the caller
+ *  frees it) at @p level 1..9. */
+int rigi_gzip(const void *data, size_t len, int level, void **out, size_t *out_len);
+/** Read a gzip file (or a plain one: zlib passes it through) whole into
+ *  *out (NUL-terminated, malloc'd), refusing more than @p max bytes. */
+int rigi_gunzip_file(const char *path, char **out, size_t *out_len, size_t max);
 
 /* ---- crypto.c: the only libsodium caller ---- */
 

@@ -50,6 +50,7 @@ struct rigi_run {
 	char sink_detail[RIG_RECORD_REASON_MAX];
 	int locks[2];               /* station and nest lock files, -1 when not held */
 	uint64_t phantom_strokes_before;
+	char progress_text[256];    /* the last progress text: what is measured now */
 
 	struct rig_daq *daq;
 	struct rig_displacement *disp;

@@ -12,7 +12,8 @@
 #include "core/core.h"
 
 static const char *const top_keys[] = {"station", "daq",    "nests",    "phantom",
-				       "safety",  "line_key", "signing_key", NULL};
+				       "safety",  "line_key", "signing_key", "reports", NULL};
+static const char *const reports_keys[] = {"formats", "captures", NULL};
 static const char *const station_keys[] = {"id", "name", NULL};
 static const char *const daq_keys[] = {"uri", "sample_rate_hz", NULL};
 static const char *const nest_keys[] = {"index", "dut", "displacement", "force", NULL};
@@ -210,6 +211,26 @@ static int read_phantom(const struct rigi_map *top, struct rig_phantom *p)
 	return 0;
 }
 
+/* reports: {formats: html,pdf | all | none, captures: first | none | all} */
+static int read_reports(const struct rigi_map *top, struct rig_fixture *fx)
+{
+	struct rigi_map m;
+	char *keep = NULL;
+	int ret = rigi_map_map(top, "reports", RIGI_OPTIONAL, reports_keys, &m);
+	if (ret < 0 || !rigi_map_find(top, "reports"))
+		return ret;
+	if ((ret = rigi_map_str(&m, "formats", RIGI_OPTIONAL, &fx->report_formats)) < 0 ||
+	    (ret = rigi_map_str(&m, "captures", RIGI_OPTIONAL, &keep)) < 0)
+		return ret;
+	if (keep && strcmp(keep, "first") && strcmp(keep, "none") && strcmp(keep, "all"))
+		ret = rigi_cfg_fail(m.cfg, rigi_map_find(&m, "captures"),
+				    "'captures': expected first, none or all, found %s", keep);
+	else if (keep)
+		fx->keep_captures = !strcmp(keep, "none") ? 1 : !strcmp(keep, "all") ? 2 : 0;
+	free(keep);
+	return ret;
+}
+
 static int read_fixture(const struct rigi_cfg *cfg, const struct rigi_node *root,
 			struct rig_fixture *fx)
 {
@@ -231,7 +252,8 @@ static int read_fixture(const struct rigi_cfg *cfg, const struct rigi_node *root
 	    (ret = rigi_map_num(&safety, "max_protrusion_um", RIGI_REQUIRED, 1, 1e4,
 				&fx->safety.max_protrusion_um)) < 0 ||
 	    (ret = rigi_map_str(&top, "line_key", RIGI_REQUIRED, &fx->line_key)) < 0 ||
-	    (ret = rigi_map_str(&top, "signing_key", RIGI_OPTIONAL, &fx->signing_key)) < 0)
+	    (ret = rigi_map_str(&top, "signing_key", RIGI_OPTIONAL, &fx->signing_key)) < 0 ||
+	    (ret = read_reports(&top, fx)) < 0)
 		return ret;
 	fx->daq.sample_rate_hz = (unsigned)rate;
 	return 0;
@@ -290,6 +312,7 @@ void rig_fixture_free(struct rig_fixture *fx)
 	free(fx->phantom.type);
 	free(fx->phantom.lot);
 	free(fx->signing_key);
+	free(fx->report_formats);
 	free(fx->line_key);
 	free(fx);
 }

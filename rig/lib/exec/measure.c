@@ -98,7 +98,8 @@ int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *o
 		out->n_accepted = out->an->count[RIG_STROKE_OK];
 		ev.u.capture = (struct rig_ev_capture){r->step_index, capture_s,
 						       r->fx->daq.sample_rate_hz, n,
-						       out->an->n_strokes, out->n_accepted};
+						       out->an->n_strokes, out->n_accepted,
+						       r->progress_text, cap, out->an};
 		if (rigi_emit(r, &ev))
 			ret = rigi_fail(r->sink_error, "%s", r->sink_detail);
 	} else {

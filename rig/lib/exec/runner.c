@@ -11,9 +11,11 @@
 #include <rig/rig.h>
 
 #include <rig/evidence.h>
+#include <rig/report.h>
 
 #include "core/core.h"
 #include "exec/exec.h"
+#include "records/attach.h"
 #include "records/evidence.h"
 #include "records/records.h"
 
@@ -95,6 +97,7 @@ void rigi_progress(struct rigi_run *r, const char *step, unsigned point, unsigne
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	snprintf(r->progress_text, sizeof(r->progress_text), "%s", text);
 	struct rig_event ev = {.type = RIG_EV_PROGRESS};
 	ev.u.progress = (struct rig_ev_progress){step, r->step_index,
 						 (unsigned)r->opt->suite->n_steps, point, n_points,
@@ -415,6 +418,28 @@ static void add_sink(struct rigi_run *r, struct rig_event_sink s)
 		r->sinks[r->n_sinks++] = s;
 }
 
+/* The reports, after the record: a failing one is said, never changes the
+ * outcome. */
+static void note_report(const struct rig_output_module *m, const char *path, int err, void *user)
+{
+	struct rig_run_summary *out = user;
+	size_t used = strlen(out->report_failures);
+	if (err == 0)
+		return;
+	RIGI_WARN("run", "report %s (%s) not written: %s", m->id, path, rig_last_error());
+	snprintf(out->report_failures + used, sizeof(out->report_failures) - used, "%s%s: %.200s",
+		 used ? "; " : "", m->id, rig_last_error());
+}
+
+static void make_reports(const struct rigi_run *r, struct rig_run_summary *out)
+{
+	const char *formats = r->opt->report_formats ? r->opt->report_formats
+						     : r->fx->report_formats;
+	if (formats && !strcmp(formats, "none"))
+		return;
+	rig_report_write(out->run_dir, formats, NULL, note_report, out);
+}
+
 /* Everything before the pen is touched; the cause goes to @p reason. */
 static int prepare(struct rigi_run *r, const char *signing_key, char *reason, size_t cap,
 		   int *bad_input)
@@ -438,6 +463,7 @@ int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out)
 {
 	struct rigi_run r = {.opt = opt, .fx = opt->fixture, .sum = out, .locks = {-1, -1}};
 	struct rigi_evidence ev;
+	struct rigi_attach att;
 	struct rig_record *rec = NULL;
 	char reason[RIG_RECORD_REASON_MAX], key[1024];
 	enum rig_outcome outcome;
@@ -458,6 +484,8 @@ int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out)
 	    (ret = rigi_evidence_open(&ev, r.reports, r.calibrations, key, r.run_id)) < 0)
 		return ret;
 	add_sink(&r, (struct rig_event_sink){"journal", rigi_evidence_sink, &ev, 1});
+	rigi_attach_init(&att, &ev, (enum rig_keep_captures)opt->fixture->keep_captures);
+	add_sink(&r, (struct rig_event_sink){"attachments", rigi_attach_sink, &att, 0});
 	if (opt->progress)
 		add_sink(&r, (struct rig_event_sink){"progress", progress_sink, &r, 0});
 	for (size_t i = 0; i < opt->n_sinks; i++)
@@ -471,12 +499,15 @@ int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out)
 	}
 	emit_end(&r, outcome, reason, err);
 	rigi_nest_close(&r);
+	rigi_attach_close(&att);
 	ret = rigi_evidence_close(&ev, &rec, out->record_path, sizeof(out->record_path));
 	rigi_release_locks(&r);
 	if (ret < 0)
 		return ret;
 	rig_run_summary_from_record(rec, out);
 	out->bad_input = bad_input;
+	snprintf(out->run_dir, sizeof(out->run_dir), "%s", ev.dir);
 	rig_record_free(rec);
+	make_reports(&r, out);
 	return 0;
 }
