@@ -37,6 +37,6 @@ int rig_log_parse_level(const char *text);
 void rig_log(enum rig_log_level level, const char *domain, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void rig_logv(enum rig_log_level level, const char *domain, const char *fmt,
-	      va_list ap);
+	      va_list ap) __attribute__((format(printf, 3, 0)));
 
 #endif

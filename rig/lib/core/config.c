@@ -80,6 +80,8 @@ char *rig_date_format(const struct rig_date *d, char *buf, size_t cap)
 /* ---- positioned errors ---- */
 
 static int vfail_at(const struct rigi_cfg *cfg, unsigned line, unsigned column, const char *fmt,
+		    va_list ap) __attribute__((format(printf, 4, 0)));
+static int vfail_at(const struct rigi_cfg *cfg, unsigned line, unsigned column, const char *fmt,
 		    va_list ap)
 {
 	char msg[768];
