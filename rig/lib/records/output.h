@@ -1,9 +1,14 @@
-/* Private header of the records layer: the report output modules, one
- * const struct per format, listed in output.c (rig/report.h). */
-#ifndef RIGI_RECORDS_OUTPUT_H
-#define RIGI_RECORDS_OUTPUT_H
+/* Private header of the report writers (rig/report.h, docs/reports.md): the
+ * output modules of the records layer, one const struct per format, each
+ * defined in its own file (junit.c, ...). The table of rig_output_modules()
+ * lists them in a fixed order; add a module's declaration here, one line
+ * each, named rigi_output_<id>. */
+#ifndef RIGI_OUTPUT_H
+#define RIGI_OUTPUT_H
 
 #include <rig/report.h>
 
-extern const struct rig_output_module rigi_output_csv;
+extern const struct rig_output_module rigi_output_csv;   /* "csv": strokes.csv (output.c) */
+extern const struct rig_output_module rigi_output_junit; /* "junit": junit.xml (junit.c) */
+
 #endif

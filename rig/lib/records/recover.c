@@ -283,6 +283,10 @@ static void recover_deep(const char *reports, const char *calibrations, const ch
 			snprintf(f, sizeof(f), "%s/journal.jsonl", rdir);
 			if (stat(f, &sb) != 0)
 				continue;
+			/* Runs with an open entry were seen by recover_entry already. */
+			snprintf(f, sizeof(f), "%s/.open/%s", reports, re->d_name);
+			if (stat(f, &sb) == 0)
+				continue;
 			if (has_record) {
 				rigi_remove_run_temps(rdir, calibrations, de->d_name, re->d_name,
 						      &st->temp_removed);
