@@ -945,7 +945,7 @@ static void evidence_cycle(void **state)
 	assert_int_equal(feed(e, fx, E_UNIT + 1, fx->n), 0);
 	assert_false(e->failed);
 
-	assert_int_equal(rigi_evidence_close(e, &rec, rpath, sizeof(rpath)), 0);
+	assert_int_equal(rigi_evidence_close(e, NULL, NULL, &rec, rpath, sizeof(rpath)), 0);
 	snprintf(f, sizeof(f), "%s/record.json", run_dir);
 	assert_string_equal(rpath, f);
 	assert_true(exists(f));

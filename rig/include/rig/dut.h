@@ -171,9 +171,12 @@ int rig_dut_table_upload(struct rig_dut *dut, const uint8_t *blob, size_t len);
 
 /** The second half: TABLE_COMMIT of the table rig_dut_table_upload sent
  *  (the same @p blob), then the read-back compared byte for byte.
- *  RIG_ERR_TIMEOUT / RIG_ERR_DISCONNECTED leave the outcome unknown (read
- *  the active table to settle it); a refusal leaves the previous table. */
-int rig_dut_table_commit(struct rig_dut *dut, const uint8_t *blob, size_t len);
+ *  *@p activated is 1 once the pen answered the commit with OK (it made a
+ *  table active: an error after that — a read-back that differs — is not
+ *  a refusal). RIG_ERR_TIMEOUT / RIG_ERR_DISCONNECTED leave the outcome
+ *  unknown (read the active table to settle it); a refusal (activated 0,
+ *  the pen answered with an error status) leaves the previous table. */
+int rig_dut_table_commit(struct rig_dut *dut, const uint8_t *blob, size_t len, int *activated);
 
 /** TABLE_ABORT: discard a table write in progress. */
 int rig_dut_table_abort(struct rig_dut *dut);

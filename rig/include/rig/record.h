@@ -22,6 +22,7 @@ extern "C" {
 #define RIG_RUN_ID_MAX 40       /* "20261125T173146.123Z-a1b2c3" + NUL fits */
 #define RIG_RECORD_NAME_MAX 64
 #define RIG_RECORD_REASON_MAX 512
+#define RIG_RECORD_PATH_MAX 1024
 
 /** The calibration table written to the pen: exact bytes and their knots. */
 struct rig_record_table {
@@ -54,7 +55,7 @@ struct rig_record_unit {
 	 * none (a blank pen). */
 	int has_previous_table;
 	struct rig_record_table previous_table;
-	char previous_table_path[256]; /* its copy in calibrations/, "" if none */
+	char previous_table_path[RIG_RECORD_PATH_MAX]; /* its copy in calibrations/, "" if none */
 };
 
 /** A station instrument: identity registers read at open, certificate
@@ -93,7 +94,7 @@ struct rig_record_station {
 	int simulated;
 	uint64_t seed;                   /* the simulator's run seed (when simulated) */
 	char host[64];                   /* the host the rig ran on */
-	char fixture_path[256];
+	char fixture_path[RIG_RECORD_PATH_MAX];
 	char fixture_sha256[65];         /* of the fixture file's bytes */
 	struct rig_record_phantom phantom;
 	struct rig_record_instrument instruments[RIG_RECORD_MAX_INSTRUMENTS];
@@ -117,7 +118,7 @@ struct rig_record {
 	char run_id[RIG_RUN_ID_MAX];     /* sortable: UTC time + random suffix */
 	char suite_name[RIG_RECORD_NAME_MAX];
 	char suite_version[32];
-	char suite_path[256];
+	char suite_path[RIG_RECORD_PATH_MAX];
 	char suite_sha256[65];           /* of the suite file's bytes */
 	struct rig_record_station station;
 	struct rig_record_unit unit;
@@ -132,7 +133,8 @@ struct rig_record {
 	struct rig_record_table table;
 	enum rig_commit_status commit;   /* what became of its TABLE_COMMIT */
 	char commit_detail[256];
-	char table_bin_path[256], table_json_path[256]; /* where its bytes were stored */
+	char table_bin_path[RIG_RECORD_PATH_MAX];  /* where its bytes were stored */
+	char table_json_path[RIG_RECORD_PATH_MAX];
 	int read_back;                   /* -1 not read back, 0 differed, 1 matched */
 	int safe_state_confirmed;        /* 1: motor off and service mode left at exit */
 	char safe_state_detail[256];

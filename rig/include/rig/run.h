@@ -55,8 +55,8 @@ struct rig_run_summary {
 	char reason[RIG_RECORD_REASON_MAX];
 	char serial[17];
 	char run_id[RIG_RUN_ID_MAX];
-	char record_path[512];        /* "" when no record could be written */
-	char table_path[512];         /* calibrations/<serial>/<run_id>.bin, or "" */
+	char record_path[RIG_RECORD_PATH_MAX]; /* "" when no record could be written */
+	char table_path[RIG_RECORD_PATH_MAX]; /* calibrations/<serial>/<run_id>.bin, or "" */
 	/* Largest |error| over the depth setpoints (µm) and speed levels (% of the
 	 * setpoint), as found and as left; NAN when not measured. */
 	double as_found_depth_um, as_left_depth_um;

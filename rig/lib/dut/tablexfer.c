@@ -259,12 +259,13 @@ int rig_dut_table_upload(struct rig_dut *dut, const uint8_t *blob, size_t len)
 	return 0;
 }
 
-int rig_dut_table_commit(struct rig_dut *dut, const uint8_t *blob, size_t len)
+int rig_dut_table_commit(struct rig_dut *dut, const uint8_t *blob, size_t len, int *activated)
 {
 	struct rig_cal_table t;
 	int ret;
 	unsigned slot;
 
+	*activated = 0;
 	if (dut->pending_slot < 0)
 		return rigi_fail(RIG_ERR_STATE, "pen at %s: no table uploaded to commit",
 				 dut->uri.text);
@@ -273,8 +274,12 @@ int rig_dut_table_commit(struct rig_dut *dut, const uint8_t *blob, size_t len)
 	ret = rig_cal_table_decode(blob, len, NULL, &t);
 	if (ret == 0)
 		ret = commit(dut, &t, slot);
+	/* The pen answered OK: it activated a table (a mismatch in its answer
+	 * is then its own, and no abort can undo it). */
+	*activated = ret == 0 || (ret == RIG_ERR_PROTOCOL && rig_dut_last_status(dut) == 0);
 	if (ret < 0) {
-		abort_after(dut, ret);
+		if (!*activated)
+			abort_after(dut, ret);
 		return ret;
 	}
 	ret = read_back(dut, blob, len, slot);
@@ -287,6 +292,7 @@ int rig_dut_table_commit(struct rig_dut *dut, const uint8_t *blob, size_t len)
 
 int rig_dut_table_write(struct rig_dut *dut, const uint8_t *blob, size_t len)
 {
+	int activated;
 	int ret = rig_dut_table_upload(dut, blob, len);
-	return ret < 0 ? ret : rig_dut_table_commit(dut, blob, len);
+	return ret < 0 ? ret : rig_dut_table_commit(dut, blob, len, &activated);
 }

@@ -154,10 +154,14 @@ int rigi_emit_station(struct rigi_run *r);
 int rigi_emit_run_begin(struct rigi_run *r, const char *signing_key);
 
 /* ---- preflight.c: what is checked before the pen is touched ---- */
-/** Locks, line key, writable folders with room, the phantom's strokes.
+/** Locks, the signing key, the line key, writable folders with room, the
+ *  phantom's strokes.
  *  0, or a rig_err with the cause in rig_last_error(); *@p bad_input is
  *  set when the cause is an input file (the line key). */
-int rigi_preflight(struct rigi_run *r, int *bad_input);
+int rigi_preflight(struct rigi_run *r, const char *signing_key, int *bad_input);
+/* Longest reports or calibrations folder path: every file under them then
+ * fits the record's path fields. */
+#define RIGI_FOLDER_MAX 400
 void rigi_release_locks(struct rigi_run *r);
 /** The station's record-signing key file (the fixture's, or beside it). */
 void rigi_signing_key_path(const struct rig_fixture *fx, char *out, size_t cap);

@@ -17,6 +17,7 @@
 #include "core/core.h"
 #include "exec/exec.h"
 #include "records/records.h"
+#include "records/sign.h"
 
 /* Room a run may need in the worst case: its journal, record and reports
  * (a few hundred kB) in reports/, a few tables in calibrations/. */
@@ -104,12 +105,31 @@ static int suite_writes_table(const struct rig_suite *s)
 	return 0;
 }
 
-int rigi_preflight(struct rigi_run *r, int *bad_input)
+/* The station's signing key opens (created on first use): a record that
+ * cannot be signed is found before the pen is touched. */
+static int check_signing_key(const char *path, int *bad_input)
+{
+	struct rigi_signer *s = NULL;
+	int ret = rigi_signer_open(path, &s);
+	rigi_signer_free(s);
+	if (ret < 0) {
+		*bad_input = ret == RIG_ERR_FORMAT || ret == RIG_ERR_PERMISSION;
+		rigi_error_context("the station's record-signing key (fixture signing_key)");
+	}
+	return ret;
+}
+
+int rigi_preflight(struct rigi_run *r, const char *signing_key, int *bad_input)
 {
 	struct rig_date today;
 	int ret;
 	*bad_input = 0;
-	if ((ret = take_locks(r)) < 0 ||
+	if (strlen(r->reports) > RIGI_FOLDER_MAX || strlen(r->calibrations) > RIGI_FOLDER_MAX) {
+		*bad_input = 1;
+		return rigi_fail(RIG_ERR_RANGE, "the reports or calibrations folder's path is over "
+				 "%d characters: choose a shorter one", RIGI_FOLDER_MAX);
+	}
+	if ((ret = take_locks(r)) < 0 || (ret = check_signing_key(signing_key, bad_input)) < 0 ||
 	    (ret = check_room(r->reports, REPORTS_NEED_BYTES, "the reports folder")) < 0 ||
 	    (ret = check_room(r->calibrations, CALIBRATIONS_NEED_BYTES,
 			      "the calibrations folder")) < 0)

@@ -154,7 +154,7 @@ static int read_previous_table(struct rigi_run *r, struct rig_record_unit *u)
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", r->calibrations, u->serial);
 	int n = snprintf(u->previous_table_path, sizeof(u->previous_table_path),
-			 "%.200s/%s.as-found.bin", dir, r->run_id);
+			 "%s/%s.as-found.bin", dir, r->run_id);
 	if (n < 0 || (size_t)n >= sizeof(u->previous_table_path))
 		return rigi_fail(RIG_ERR_RANGE, "calibrations path %s is too long", dir);
 	ret = rigi_mkdir_p(dir);
@@ -431,13 +431,16 @@ static void note_report(const struct rig_output_module *m, const char *path, int
 		 used ? "; " : "", m->id, rig_last_error());
 }
 
-static void make_reports(const struct rigi_run *r, struct rig_run_summary *out)
+/* Called while the run still holds its evidence (rigi_evidence_close). */
+static void make_reports(const struct rig_record *rec, const char *dir, void *user)
 {
+	const struct rigi_run *r = user;
 	const char *formats = r->opt->report_formats ? r->opt->report_formats
 						     : r->fx->report_formats;
+	(void)rec;
 	if (formats && !strcmp(formats, "none"))
 		return;
-	rig_report_write(out->run_dir, formats, NULL, note_report, out);
+	rig_report_write(dir, formats, NULL, note_report, r->sum);
 }
 
 /* Everything before the pen is touched; the cause goes to @p reason. */
@@ -446,7 +449,7 @@ static int prepare(struct rigi_run *r, const char *signing_key, char *reason, si
 {
 	int ret = rigi_emit_run_begin(r, signing_key);
 	if (ret == 0)
-		ret = rigi_preflight(r, bad_input);
+		ret = rigi_preflight(r, signing_key, bad_input);
 	if (ret == 0 && (ret = rigi_nest_open(r)) < 0)
 		rigi_error_context("opening nest %u", r->nest->index);
 	if (ret < 0)
@@ -500,7 +503,8 @@ int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out)
 	emit_end(&r, outcome, reason, err);
 	rigi_nest_close(&r);
 	rigi_attach_close(&att);
-	ret = rigi_evidence_close(&ev, &rec, out->record_path, sizeof(out->record_path));
+	ret = rigi_evidence_close(&ev, make_reports, &r, &rec, out->record_path,
+				  sizeof(out->record_path));
 	rigi_release_locks(&r);
 	if (ret < 0)
 		return ret;
@@ -508,6 +512,5 @@ int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out)
 	out->bad_input = bad_input;
 	snprintf(out->run_dir, sizeof(out->run_dir), "%s", ev.dir);
 	rig_record_free(rec);
-	make_reports(&r, out);
 	return 0;
 }

@@ -218,12 +218,17 @@ static void commit_table(struct rigi_run *r, uint8_t slot, const char *bin,
 			 struct rigi_step_result *res)
 {
 	char detail[RIG_RECORD_REASON_MAX];
-	int ret = rig_dut_table_commit(r->dut, r->blob, r->blob_len);
+	int activated = 0;
+	int ret = rig_dut_table_commit(r->dut, r->blob, r->blob_len, &activated);
 	snprintf(detail, sizeof(detail), "%s", ret < 0 ? rig_last_error() : "");
-	if (ret == RIG_ERR_TIMEOUT || ret == RIG_ERR_DISCONNECTED || ret == RIG_ERR_INTERRUPTED) {
+	/* FAILED only when the pen answered with a refusal: then it keeps its
+	 * previous table. A lost answer, or an error after it activated one,
+	 * leaves which table is active to the next as-found read. */
+	if (ret < 0 && (activated || ret == RIG_ERR_TIMEOUT || ret == RIG_ERR_DISCONNECTED ||
+			ret == RIG_ERR_INTERRUPTED || ret == RIG_ERR_PROTOCOL)) {
 		emit_commit(r, RIG_COMMIT_UNKNOWN, detail);
-		rigi_result_from_error(r, res, ret, "table commit (outcome unknown: the next "
-						    "as-found read settles it)");
+		rigi_result_from_error(r, res, ret, "table commit (which table is active is "
+						    "unknown: the next as-found read settles it)");
 		return;
 	}
 	if (ret < 0) {

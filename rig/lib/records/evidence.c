@@ -57,6 +57,7 @@ int rigi_evidence_open(struct rigi_evidence *e, const char *reports, const char 
 	    (ret = rigi_mkdir_p(e->dir)) < 0 ||
 	    (ret = rigi_journal_create(e->journal_path, &e->journal)) < 0 ||
 	    (ret = rigi_fsync_dir(e->dir)) < 0) {
+		rigi_journal_close(&e->journal);
 		rigi_error_context("run %s: opening its evidence in %s", run_id, reports);
 		return ret;
 	}
@@ -76,6 +77,7 @@ static int move_to_serial(struct rigi_evidence *e, const char *serial)
 	if (rename(e->dir, dir) != 0)
 		return rigi_sys_fail(errno, "move the run folder to", dir);
 	snprintf(e->dir, sizeof(e->dir), "%s", dir);
+	e->moved = 1;
 	path_join(e->journal_path, sizeof(e->journal_path), e->dir, "journal.jsonl");
 	if ((ret = rigi_fsync_dir(serial_dir)) < 0 || (ret = rigi_fsync_dir(old_parent)) < 0)
 		return ret;
@@ -86,8 +88,7 @@ int rigi_evidence_sink(const struct rig_event *ev, void *user)
 {
 	struct rigi_evidence *e = user;
 	int ret = rigi_journal_append(&e->journal, e->journal_path, ev);
-	if (ret == 0 && ev->type == RIG_EV_UNIT && ev->u.unit->serial[0] &&
-	    strstr(e->dir, "/" RIGI_UNIDENTIFIED "/"))
+	if (ret == 0 && ev->type == RIG_EV_UNIT && ev->u.unit->serial[0] && !e->moved)
 		ret = move_to_serial(e, ev->u.unit->serial);
 	if (ret < 0)
 		e->failed = 1;
@@ -185,12 +186,15 @@ int rigi_finalize_run(const char *dir, const char *signing_key, struct rig_recor
 	    (ret = path_join(file, sizeof(file), dir, "record.json")) < 0 ||
 	    (ret = rig_record_new(&rec)) < 0)
 		return ret;
+	int sign_err = 0;
 	ret = rigi_journal_replay(journal, rec, &rp);
 	if (ret == 0) {
 		rec->journal_events = rp.events;
 		snprintf(rec->journal_sha256, sizeof(rec->journal_sha256), "%s", rp.last_sha256);
+		/* A key that fails now (it was checked before the run) still
+		 * leaves the record, unsigned, and the error. */
 		if (signing_key && *signing_key)
-			ret = signer_public(signing_key, rec->signer_public_key);
+			sign_err = signer_public(signing_key, rec->signer_public_key);
 	}
 	if (ret == 0)
 		ret = rig_record_to_json(rec, &json);
@@ -198,6 +202,9 @@ int rigi_finalize_run(const char *dir, const char *signing_key, struct rig_recor
 		ret = rigi_atomic_write(file, json, strlen(json));
 	if (ret == 0 && rec->signer_public_key[0])
 		ret = sign_record(dir, signing_key, json);
+	if (ret == 0 && sign_err < 0)
+		ret = rigi_fail(sign_err, "%s: written unsigned: the signing key %s cannot be used",
+				file, signing_key);
 	free(json);
 	if (ret == 0 && path)
 		snprintf(path, cap, "%s", file);
@@ -208,18 +215,22 @@ int rigi_finalize_run(const char *dir, const char *signing_key, struct rig_recor
 	return ret;
 }
 
-int rigi_evidence_close(struct rigi_evidence *e, struct rig_record **out, char *path, size_t cap)
+int rigi_evidence_close(struct rigi_evidence *e, rigi_evidence_fn before_release, void *user,
+			struct rig_record **out, char *path, size_t cap)
 {
 	struct rig_record *rec = NULL;
-	int ret;
-	rigi_journal_close(&e->journal);
-	ret = rigi_finalize_run(e->dir, e->signing_key, &rec, path, cap);
+	/* The journal stays locked until the end: a recovery must never take
+	 * this run for a dead one while its record and reports are written. */
+	int ret = rigi_finalize_run(e->dir, e->signing_key, &rec, path, cap);
 	if (ret == 0)
 		ret = rigi_phantom_add(e->reports, &rec->station);
+	if (ret == 0 && before_release)
+		before_release(rec, e->dir, user);
 	if (ret == 0)
 		rigi_remove_run_temps(e->dir, e->calibrations, rec->unit.serial, e->run_id, NULL);
 	if (ret == 0 && unlink(e->open_entry) != 0 && errno != ENOENT)
 		ret = rigi_sys_fail(errno, "remove", e->open_entry);
+	rigi_journal_close(&e->journal);
 	if (ret < 0) {
 		rigi_error_context("run %s: closing its evidence in %s", e->run_id, e->dir);
 		rig_record_free(rec);

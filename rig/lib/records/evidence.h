@@ -21,7 +21,12 @@ struct rigi_evidence {
 	char open_entry[RIGI_PATH_MAX];   /* <reports>/.open/<run-id> */
 	struct rigi_journal journal;
 	int failed;                       /* a write failed: the rig must stop */
+	int moved;                        /* the folder is under the serial now */
 };
+
+/** Called by rigi_evidence_close with the finished record, while the run
+ *  still holds its journal's lock (the reports are made then). */
+typedef void (*rigi_evidence_fn)(const struct rig_record *rec, const char *dir, void *user);
 
 /** Open an attempt's evidence before anything is touched: the folder
  *  <reports>/_unidentified/<run-id>/, its entry in <reports>/.open/ (which
@@ -37,10 +42,12 @@ int rigi_evidence_sink(const struct rig_event *ev, void *user);
 
 /** End of the attempt (after its run_end event): close the journal, build
  *  the record from it, write record.json atomically, sign it into
- *  record.sig, update the phantom's stroke count, remove stray temporary
- *  files and the .open entry. *@p rec (may be NULL) receives the record;
+ *  record.sig, update the phantom's stroke count, call @p before_release
+ *  (may be NULL), remove stray temporary files and the .open entry, and
+ *  only then release the journal's lock. *@p rec (may be NULL) receives the record;
  *  @p path its file. */
-int rigi_evidence_close(struct rigi_evidence *e, struct rig_record **rec, char *path, size_t cap);
+int rigi_evidence_close(struct rigi_evidence *e, rigi_evidence_fn before_release, void *user,
+			struct rig_record **rec, char *path, size_t cap);
 
 /** Strokes on the phantom of @p station_id installed on @p installed (lot
  *  @p lot, may be ""), as counted by the runs recorded in @p reports. */

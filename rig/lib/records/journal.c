@@ -36,7 +36,8 @@ int rigi_journal_create(const char *path, struct rigi_journal *j)
 	j->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
 	if (j->fd < 0)
 		return rigi_sys_fail(errno, "create the journal", path);
-	if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
+	/* Blocking: a recovery may be probing this new file for a moment. */
+	if (flock(j->fd, LOCK_EX) != 0) {
 		int err = errno;
 		close(j->fd);
 		j->fd = -1;
@@ -71,15 +72,28 @@ int rigi_journal_append_at(int fd, const char *path, const struct rig_event *ev,
 
 int rigi_journal_append(struct rigi_journal *j, const char *path, const struct rig_event *ev)
 {
+	char next[65];
 	if (ev->type == RIG_EV_PROGRESS)
 		return 0;
-	if (j->fd < 0)
-		return rigi_fail(RIG_ERR_STATE, "journal %s is closed", path);
-	int ret = rigi_journal_append_at(j->fd, path, ev, j->events, j->last_sha256,
-					 j->last_sha256, durable_event(ev->type));
-	if (ret == 0)
-		j->events++;
-	return ret;
+	if (j->fd < 0 || j->dead)
+		return rigi_fail(j->dead ? j->dead : RIG_ERR_STATE, "journal %s: %s", path,
+				 j->dead ? "a write failed before: nothing more is journaled"
+					 : "closed");
+	int ret = rigi_journal_append_at(j->fd, path, ev, j->events, j->last_sha256, next,
+					 durable_event(ev->type));
+	if (ret < 0) {
+		/* Back to the last good line, and no more lines: a half line or a
+		 * line the chain does not know would read as tampering. */
+		if (ftruncate(j->fd, (off_t)j->size) != 0)
+			RIGI_ERROR("journal", "%s: cannot cut a failed write: %s", path,
+				   strerror(errno));
+		j->dead = ret;
+		return ret;
+	}
+	j->events++;
+	j->size = (uint64_t)lseek(j->fd, 0, SEEK_END);
+	memcpy(j->last_sha256, next, sizeof(next));
+	return 0;
 }
 
 void rigi_journal_close(struct rigi_journal *j)
@@ -195,7 +209,19 @@ int rigi_journal_is_live(const char *path)
 	int live;
 	if (fd < 0)
 		return 0;
-	live = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	live = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
 	close(fd);
 	return live;
+}
+
+int rigi_journal_lock_dead(const char *path)
+{
+	int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return rigi_sys_fail(errno, "open", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		close(fd);
+		return rigi_fail(RIG_ERR_BUSY, "%s: its run is still going on", path);
+	}
+	return fd;
 }

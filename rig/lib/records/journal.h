@@ -11,6 +11,8 @@ struct rigi_journal {
 	int fd;                 /* -1 when closed */
 	uint64_t events;        /* lines written */
 	char last_sha256[65];   /* of the last line; 64 zeros before the first */
+	uint64_t size;          /* bytes of whole lines written */
+	int dead;               /* the rig_err of a failed write: no more appends */
 };
 
 /** Create the journal at @p path (it must not exist) and lock it for this
@@ -49,5 +51,11 @@ int rigi_journal_replay(const char *path, struct rig_record *rec, struct rigi_re
 
 /** 1 when a live process holds the journal's lock (its run is going on). */
 int rigi_journal_is_live(const char *path);
+
+/** Open the journal of a run that died for appending, holding its lock
+ *  (LOCK_EX) so that no one else closes it at the same time: the fd (close
+ *  it to release), RIG_ERR_BUSY when its run (or another recovery) holds
+ *  it. */
+int rigi_journal_lock_dead(const char *path);
 
 #endif

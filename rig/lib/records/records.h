@@ -50,7 +50,7 @@ struct rigi_event_buf {
 	struct rig_record_unit unit;
 	struct rig_measurement m;
 	struct rig_record_table table;
-	char text1[RIG_RECORD_REASON_MAX], text2[RIG_RECORD_REASON_MAX];
+	char text1[RIG_RECORD_PATH_MAX + 16], text2[RIG_RECORD_PATH_MAX + 16];
 };
 
 void rigi_event_buf_free(struct rigi_event_buf *b);

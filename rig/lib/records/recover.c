@@ -81,7 +81,7 @@ static int close_with(struct closer *c, struct rig_event *ev)
 
 /* Append the events the dead run never wrote, so that the journal alone
  * still builds its record (and verification can rebuild it). */
-static int append_closing_events(const char *journal, const struct rig_record *rec,
+static int append_closing_events(int fd, const char *journal, const struct rig_record *rec,
 				 const struct rigi_replay *rp)
 {
 	char last[256], when[32];
@@ -92,21 +92,12 @@ static int append_closing_events(const char *journal, const struct rig_record *r
 	rig_time_format_utc(rp->last_time_ms, when, sizeof(when));
 	snprintf(last, sizeof(last), "%s at %s%s%s", rig_event_type_name(rp->last_type), when,
 		 rp->last_step[0] ? " in step " : "", rp->last_step);
-	c.fd = open(journal, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (c.fd < 0)
-		return rigi_sys_fail(errno, "open", journal);
-	if (flock(c.fd, LOCK_EX | LOCK_NB) != 0) {
-		close(c.fd);
-		return rigi_fail(RIG_ERR_BUSY, "%s: its run is still going on", journal);
-	}
+	c.fd = fd;
 	/* A line torn by the death is no event: cut it off before appending. */
 	struct stat sb;
 	if (rp->torn_bytes && (fstat(c.fd, &sb) != 0 ||
-			       ftruncate(c.fd, sb.st_size - (off_t)rp->torn_bytes) != 0)) {
-		ret = rigi_sys_fail(errno, "cut the torn last line of", journal);
-		close(c.fd);
-		return ret;
-	}
+			       ftruncate(c.fd, sb.st_size - (off_t)rp->torn_bytes) != 0))
+		return rigi_sys_fail(errno, "cut the torn last line of", journal);
 	enum rig_outcome o = RIG_OUTCOME_ERROR;
 	if (rp->step_open) {
 		ev = (struct rig_event){.type = RIG_EV_STEP_END};
@@ -139,7 +130,6 @@ static int append_closing_events(const char *journal, const struct rig_record *r
 		ev.u.run_end = (struct rig_ev_run_end){o, reason, RIG_ERR_INTERRUPTED};
 		ret = close_with(&c, &ev);
 	}
-	close(c.fd);
 	return ret;
 }
 
@@ -188,29 +178,40 @@ static void report(rig_recover_fn fn, void *user, const char *dir, const char *w
 		fn(dir, what, user);
 }
 
-/* Recover one run folder; 1 recovered, 0 nothing to do, <0 failed. */
-static int recover_dir(const char *reports, const char *dir, const char *calibrations,
-		       const char *key, struct rig_recover_stats *st)
+/* Recover one run folder; 1 recovered, 0 nothing to do, <0 failed. The
+ * journal's lock is held throughout, so neither its run nor another
+ * recovery can close it at the same time. @p entry (may be NULL) is the
+ * run's .open entry, which must still be there once the lock is held. */
+static int recover_dir(const char *reports, const char *dir, const char *entry,
+		       const char *calibrations, const char *key, struct rig_recover_stats *st)
 {
 	char journal[RIGI_PATH_MAX * 2], record[RIGI_PATH_MAX * 2];
 	struct rig_record *rec = NULL;
 	struct rigi_replay rp;
 	struct stat sb;
-	int ret;
+	int ret, fd;
 	snprintf(journal, sizeof(journal), "%s/journal.jsonl", dir);
 	snprintf(record, sizeof(record), "%s/record.json", dir);
 	/* A run that has just created its journal may not hold its lock yet. */
-	if (rigi_journal_is_live(journal) ||
-	    (stat(journal, &sb) == 0 && sb.st_size == 0 && sb.st_mtime + 60 >= time(NULL))) {
+	if (stat(journal, &sb) == 0 && sb.st_size == 0 && sb.st_mtime + 60 >= time(NULL)) {
 		st->live++;
 		return 0;
 	}
-	if ((ret = rig_record_new(&rec)) < 0)
-		return ret;
+	if ((fd = rigi_journal_lock_dead(journal)) == RIG_ERR_BUSY) {
+		st->live++;
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
 	int had_record = stat(record, &sb) == 0;
-	ret = rigi_journal_replay(journal, rec, &rp);
+	if ((entry && stat(entry, &sb) != 0) || (!entry && had_record)) {
+		close(fd); /* closed meanwhile by its run or another recovery */
+		return 0;
+	}
+	if ((ret = rig_record_new(&rec)) == 0)
+		ret = rigi_journal_replay(journal, rec, &rp);
 	if (ret == 0 && rp.last_type != RIG_EV_RUN_END)
-		ret = append_closing_events(journal, rec, &rp);
+		ret = append_closing_events(fd, journal, rec, &rp);
 	rig_record_free(rec);
 	rec = NULL;
 	/* Built again from the journal, now complete; a record that was already
@@ -223,7 +224,10 @@ static int recover_dir(const char *reports, const char *dir, const char *calibra
 		rigi_remove_run_temps(dir, calibrations, rec->unit.serial,
 				      strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir,
 				      &st->temp_removed);
+	if (ret == 0 && entry)
+		unlink(entry);
 	rig_record_free(rec);
+	close(fd);
 	return ret < 0 ? ret : 1;
 }
 
@@ -248,12 +252,11 @@ static void recover_entry(const char *reports, const char *open_dir, const char 
 		}
 		return;
 	}
-	int ret = recover_dir(reports, dir, lines[1][0] ? lines[1] : calibrations,
+	int ret = recover_dir(reports, dir, entry, lines[1][0] ? lines[1] : calibrations,
 			      lines[2][0] ? lines[2] : key, st);
 	if (ret > 0) {
 		st->recovered++;
-		report(fn, user, dir, "closed into a record (run did not finish)");
-		unlink(entry);
+		report(fn, user, dir, "closed into a record");
 		st->temp_removed += remove_temps(open_dir, name);
 	} else if (ret < 0) {
 		st->failed++;
@@ -287,15 +290,18 @@ static void recover_deep(const char *reports, const char *calibrations, const ch
 			snprintf(f, sizeof(f), "%s/.open/%s", reports, re->d_name);
 			if (stat(f, &sb) == 0)
 				continue;
-			if (has_record) {
-				rigi_remove_run_temps(rdir, calibrations, de->d_name, re->d_name,
-						      &st->temp_removed);
+			if (has_record)
+				continue; /* finished (its reports may be being written) */
+			if (!key) {
+				st->failed++;
+				report(fn, user, rdir, "not closed: its record would be unsigned; give "
+						       "--signing-key FILE (the station's key)");
 				continue;
 			}
-			int ret = recover_dir(reports, rdir, calibrations, key, st);
+			int ret = recover_dir(reports, rdir, NULL, calibrations, key, st);
 			if (ret > 0) {
 				st->recovered++;
-				report(fn, user, rdir, "closed into a record (run did not finish)");
+				report(fn, user, rdir, "closed into a record");
 			} else if (ret < 0) {
 				st->failed++;
 				report(fn, user, rdir, rig_last_error());
@@ -338,6 +344,8 @@ int rig_records_recover(const char *reports, const char *calibrations, const cha
 
 static int read_file(const char *path, char **out, size_t max)
 {
+	/* Text files only: a NUL inside would hide what follows it from every
+	 * string comparison. */
 	struct stat st;
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -356,6 +364,12 @@ static int read_file(const char *path, char **out, size_t max)
 		return rigi_fail(RIG_ERR_IO, "%s: cannot read", path);
 	}
 	buf[n] = '\0';
+	size_t text_len = strlen(buf);
+	if (text_len != n) {
+		free(buf);
+		return rigi_fail(RIG_ERR_SIGNATURE, "%s: holds a NUL byte at offset %zu: not the "
+				 "file the rig wrote", path, text_len);
+	}
 	*out = buf;
 	return 0;
 }
