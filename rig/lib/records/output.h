@@ -10,5 +10,7 @@
 
 extern const struct rig_output_module rigi_output_csv;   /* "csv": strokes.csv (output.c) */
 extern const struct rig_output_module rigi_output_junit; /* "junit": junit.xml (junit.c) */
+extern const struct rig_output_module rigi_output_html;  /* "html": report.html (html.c) */
+extern const struct rig_output_module rigi_output_pdf;   /* "pdf": certificate.pdf (certificate.c) */
 
 #endif
