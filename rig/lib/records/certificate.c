@@ -214,10 +214,13 @@ static void outcome_box(struct cert *k)
 			       first = {.size = 12, .bold = 1, .color = white, .width = k->w - 20},
 			       txt = {.size = BODY + 0.5, .color = white, .width = k->w - 20};
 	char line[700], result[64];
-	const char *lead = rigi_report_recovered(r) ? "RUN DID NOT FINISH — no calibration result"
-			   : r->outcome == RIG_OUTCOME_ERROR ? "STATION ERROR — the unit was not judged"
-			   : r->outcome == RIG_OUTCOME_ABORTED ? "RUN ABORTED — the unit was not judged"
-							      : NULL;
+	const char *lead = NULL;
+	if (rigi_report_recovered(r))
+		lead = "RUN DID NOT FINISH — no calibration result";
+	else if (r->outcome == RIG_OUTCOME_ERROR)
+		lead = "STATION ERROR — the unit was not judged";
+	else if (r->outcome == RIG_OUTCOME_ABORTED)
+		lead = "RUN ABORTED — the unit was not judged";
 	snprintf(result, sizeof(result), "Result: %s", rig_outcome_name(r->outcome));
 	snprintf(line, sizeof(line), "%s%s%s", r->reason, r->error ? " — " : "",
 		 r->error ? rig_errname(r->error) : "");
@@ -256,7 +259,8 @@ static void identity(struct cert *k)
 	snprintf(buf, sizeof(buf), "%s to %s", rigi_report_time(r->started_ms, a, sizeof(a)),
 		 r->ended_ms ? rigi_report_time(r->ended_ms, b, sizeof(b)) : "not ended");
 	kv(k, "Date of calibration", buf);
-	kv(k, "Date of issue", rigi_report_time(r->ended_ms ? r->ended_ms : r->started_ms, a, sizeof(a)));
+	rigi_report_time(r->ended_ms ? r->ended_ms : r->started_ms, a, sizeof(a));
+	kv(k, "Date of issue", a);
 	kv(k, "Run id", r->run_id);
 }
 
@@ -314,10 +318,12 @@ static void standards(struct cert *k)
 	k->y += 3;
 	para(k, buf, SMALL + 0.6);
 	heading(k, "5. Environmental conditions");
-	para(k, s->simulated ? "None measured: this is a simulated station, which has no "
-			       "temperature or humidity sensor; no environmental data are recorded."
-			     : "None measured: the station has no temperature or humidity sensor; no "
-			       "environmental data are recorded for this calibration.", BODY);
+	if (s->simulated)
+		para(k, "None measured: this is a simulated station, which has no temperature or "
+			"humidity sensor; no environmental data are recorded.", BODY);
+	else
+		para(k, "None measured: the station has no temperature or humidity sensor; no "
+			"environmental data are recorded for this calibration.", BODY);
 }
 
 /* The rules the judged measurements used, e.g. "guarded, f = 1". */
@@ -390,7 +396,9 @@ static struct row_order *order_rows(const struct rig_record_step *s)
 	struct row_order *o = malloc((s->n_measurements + 1) * sizeof(*o));
 	for (size_t i = 0; o && i < s->n_measurements; i++) {
 		const struct rig_measurement *m = &s->measurements[i];
-		o[i].group = !strcmp(m->quantity, "protrusion") ? 0 : !strcmp(m->quantity, "rate") ? 1 : 2;
+		o[i].group = !strcmp(m->quantity, "protrusion") ? 0
+			     : !strcmp(m->quantity, "rate")     ? 1
+								: 2;
 		o[i].key = o[i].group < 2 && isfinite(m->setpoint) ? m->setpoint : (double)i;
 		o[i].i = i;
 	}
@@ -406,7 +414,8 @@ static void results(struct cert *k, const struct rig_record_step *s, const char 
 					  {"Tolerance", 64, 2}, {"Acceptance", 64, 2},
 					  {"Result", 73, 1}};
 	char head[200];
-	snprintf(head, sizeof(head), "%s — step %s: %s", title, s->name, rig_outcome_name(s->outcome));
+	snprintf(head, sizeof(head), "%s — step %s: %s", title, s->name,
+		 rig_outcome_name(s->outcome));
 	heading(k, head);
 	table_header(k, cols, 8);
 	size_t shown = 0;
@@ -422,8 +431,8 @@ static void results(struct cert *k, const struct rig_record_step *s, const char 
 		snprintf(v, sizeof(v), "%s %s", rigi_report_num(x, sizeof(x), m->value, d, 0),
 			 rigi_report_unit(m->unit));
 		rigi_report_num(e, sizeof(e), m->error, d, 1);
-		snprintf(u, sizeof(u), "%s (%g)", rigi_report_num(x, sizeof(x), m->u_expanded, d, 0),
-			 m->k);
+		rigi_report_num(x, sizeof(x), m->u_expanded, d, 0);
+		snprintf(u, sizeof(u), "%s (%g)", x, m->k);
 		snprintf(t, sizeof(t), "%s–%s", rigi_report_num(x, sizeof(x), m->limit.low, d, 0),
 			 rigi_report_num(y, sizeof(y), m->limit.high, d, 0));
 		snprintf(a, sizeof(a), "%s–%s", rigi_report_num(x, sizeof(x), m->accept_low, d, 0),
@@ -471,9 +480,9 @@ static void adjustment(struct cert *k)
 {
 	const struct rig_record *r = k->rec;
 	static const struct col cols[] = {
-		{"Depth (µm)", 64, 2}, {"code before", 64, 2}, {"code after", 64, 2}, {"change", 63, 2},
-		{"Rate (strokes/min)", 64, 2}, {"duty before (‰)", 64, 2}, {"duty after (‰)", 64, 2},
-		{"change", 64, 2}};
+		{"Depth (µm)", 64, 2},         {"code before", 64, 2},     {"code after", 64, 2},
+		{"change", 63, 2},             {"Rate (strokes/min)", 64, 2},
+		{"duty before (‰)", 64, 2},    {"duty after (‰)", 64, 2},  {"change", 64, 2}};
 	const struct rig_cal_table *b = r->unit.has_previous_table ? &r->unit.previous_table.decoded
 								  : NULL,
 				   *a = r->has_table ? &r->table.decoded : NULL;
@@ -491,8 +500,9 @@ static void adjustment(struct cert *k)
 			 "pen keeps its table%s.", b ? " (shown as before)" : "");
 	para(k, buf, BODY);
 	if (b) {
-		snprintf(buf, sizeof(buf), "Table before: table_seq %lu, slot %c, as found at identify.",
-			 (unsigned long)b->table_seq, r->unit.previous_table.slot ? 'B' : 'A');
+		snprintf(buf, sizeof(buf), "Table before: table_seq %lu, slot %c, as found at "
+			 "identify.", (unsigned long)b->table_seq,
+			 r->unit.previous_table.slot ? 'B' : 'A');
 		para(k, buf, BODY);
 	}
 	if (!a && !b)
@@ -516,17 +526,17 @@ static void conformity(struct cert *k)
 	char buf[RIG_RECORD_REASON_MAX + 300];
 	heading(k, "10. Statement of conformity");
 	if (judged_run(r))
-		snprintf(buf, sizeof(buf), "Overall outcome: %s — %s. Judged by the decision rule of "
-			 "section 6 against the suite's tolerances, as left where the unit was "
+		snprintf(buf, sizeof(buf), "Overall outcome: %s — %s. Judged by the decision rule "
+			 "of section 6 against the suite's tolerances, as left where the unit was "
 			 "adjusted.", rig_outcome_name(r->outcome), r->reason);
 	else
-		snprintf(buf, sizeof(buf), "Overall outcome: %s — %s. No statement of conformity is "
-			 "made: the unit was not judged; retest it.", rig_outcome_name(r->outcome),
-			 r->reason);
+		snprintf(buf, sizeof(buf), "Overall outcome: %s — %s. No statement of conformity "
+			 "is made: the unit was not judged; retest it.",
+			 rig_outcome_name(r->outcome), r->reason);
 	para(k, buf, BODY + 0.5);
 	if (!r->safe_state_confirmed) {
-		snprintf(buf, sizeof(buf), "The pen's safe state was NOT confirmed at the end of the "
-			 "run: %s.", r->safe_state_detail);
+		snprintf(buf, sizeof(buf), "The pen's safe state was NOT confirmed at the end of "
+			 "the run: %s.", r->safe_state_detail);
 		para(k, buf, BODY);
 	}
 }
@@ -552,7 +562,8 @@ static void evidence(struct cert *k)
 	kv(k, "Signer public key (Ed25519)", r->signer_public_key[0] ? r->signer_public_key
 								    : "none");
 	para(k, "The record is signed by the station with Ed25519; check it and its journal with "
-		"`rig records verify`. This certificate is derived from the signed record.", SMALL + 0.6);
+		"`rig records verify`. This certificate is derived from the signed record.",
+	     SMALL + 0.6);
 }
 
 static void render(struct cert *k)

@@ -420,21 +420,6 @@ static void figure(struct html *h, struct rigi_canvas *c, const char *caption)
 	free(svg);
 }
 
-/* A series of markers, and a line. */
-static struct rigi_series points(const char *legend, const double *x, const double *y, size_t n,
-				 struct rigi_rgba color, double size, enum rigi_marker marker)
-{
-	return (struct rigi_series){.kind = RIGI_SERIES_POINTS, .legend = legend, .x = x, .y = y,
-				    .n = n, .color = color, .width = size, .marker = marker};
-}
-
-static struct rigi_series line(const char *legend, const double *x, const double *y, size_t n,
-			       struct rigi_rgba color, double width)
-{
-	return (struct rigi_series){.kind = RIGI_SERIES_LINE, .legend = legend, .x = x, .y = y,
-				    .n = n, .color = color, .width = width};
-}
-
 struct errpt {
 	double x, e, u, tlo, thi, alo, ahi;
 	enum rig_outcome o;
@@ -498,8 +483,8 @@ static size_t error_series(const struct errpt *pt, size_t n, double *v, struct r
 			}
 		if (at == start)
 			continue;
-		sr[ns] = points(rig_outcome_name(kinds[k]), kx + start, ky + start, at - start,
-				rigi_outcome_color(kinds[k]), 6, marks[k]);
+		sr[ns] = rigi_points(rig_outcome_name(kinds[k]), kx + start, ky + start, at - start,
+				     rigi_outcome_color(kinds[k]), 6, marks[k]);
 		sr[ns++].dy = ku + start;
 	}
 	return ns;
@@ -683,18 +668,19 @@ static void sweep_draw(struct rigi_canvas *c, const struct sweep *w, int depth)
 	static const struct rigi_rgba blue = {0.12, 0.35, 0.65, 1}, dark = {0.2, 0.2, 0.2, 1},
 				      red = {0.80, 0.20, 0.10, 1}, grey = {0.30, 0.30, 0.30, 1};
 	size_t nres = w->nc ? w->n : 0, nkr = w->nc ? w->nk[0] : 0;
+	const char *fit = w->degree ? "fit (polynomial)" : "fit (monotone)";
 	struct rigi_series top[4] = {
-		points("measured (U bars)", w->x, w->y, w->n, blue, 4, RIGI_MARK_CIRCLE),
-		line(w->degree ? "fit (polynomial)" : "fit (monotone)", w->cx, w->cy, w->nc, dark,
-		     1),
-		points("knots of the table written", w->kx[0], w->ky[0], w->nk[0], red, 7,
-		       RIGI_MARK_DIAMOND),
-		points("knots of the table before", w->kx[1], w->ky[1], w->nk[1], grey, 8,
-		       RIGI_MARK_PLUS)};
+		rigi_points("measured (U bars)", w->x, w->y, w->n, blue, 4, RIGI_MARK_CIRCLE),
+		rigi_line(fit, w->cx, w->cy, w->nc, dark, 1),
+		rigi_points("knots of the table written", w->kx[0], w->ky[0], w->nk[0], red, 7,
+			    RIGI_MARK_DIAMOND),
+		rigi_points("knots of the table before", w->kx[1], w->ky[1], w->nk[1], grey, 8,
+			    RIGI_MARK_PLUS)};
 	struct rigi_series bottom[2] = {
-		points("measured − fit (U bars)", w->x, w->res, nres, blue, 4, RIGI_MARK_CIRCLE),
-		points("knot setpoint − fit at its code (rounding)", w->kx[0], w->kr, nkr, red, 7,
-		       RIGI_MARK_DIAMOND)};
+		rigi_points("measured − fit (U bars)", w->x, w->res, nres, blue, 4,
+			    RIGI_MARK_CIRCLE),
+		rigi_points("knot setpoint − fit at its code (rounding)", w->kx[0], w->kr, nkr, red,
+			    7, RIGI_MARK_DIAMOND)};
 	top[0].dy = bottom[0].dy = w->u;
 	top[2].hollow = bottom[1].hollow = 1;
 	struct rigi_plot p = {.title = depth ? "Depth sweep: code → protrusion"
@@ -921,21 +907,23 @@ static void capview_draw(struct rigi_canvas *c, const struct capview *v)
 	size_t wn = v->w1 - v->w0;
 	double x0 = v->t[v->w0], x1 = v->t[v->w1 - 1];
 	const char *punct = v->mn[4] ? "puncture" : "puncture (none in these strokes)";
+	const double *t = v->t + v->w0, *fw = cp->force_mn ? cp->force_mn + v->w0 : NULL;
 	struct rigi_series a[3] = {
-		line("displacement", v->t, cp->disp_um, cp->n, blue, 0.8),
-		points("peak (accepted stroke)", v->mx[0], v->my[0], v->mn[0], red, 5,
-		       RIGI_MARK_TRIANGLE),
-		points("rejected stroke", v->mx[1], v->my[1], v->mn[1], grey, 7, RIGI_MARK_CROSS)};
+		rigi_line("displacement", v->t, cp->disp_um, cp->n, blue, 0.8),
+		rigi_points("peak (accepted stroke)", v->mx[0], v->my[0], v->mn[0], red, 5,
+			    RIGI_MARK_TRIANGLE),
+		rigi_points("rejected stroke", v->mx[1], v->my[1], v->mn[1], grey, 7,
+			    RIGI_MARK_CROSS)};
 	struct rigi_series b[4] = {
-		line("displacement", v->t + v->w0, cp->disp_um + v->w0, wn, blue, 1.2),
-		points("peak (fitted)", v->mx[2], v->my[2], v->mn[2], red, 8, RIGI_MARK_TRIANGLE),
-		points("contact", v->mx[3], v->my[3], v->mn[3], green, 8, RIGI_MARK_CIRCLE),
-		points(punct, v->mx[4], v->my[4], v->mn[4], black, 9, RIGI_MARK_DIAMOND)};
+		rigi_line("displacement", t, cp->disp_um + v->w0, wn, blue, 1.2),
+		rigi_points("peak (fitted)", v->mx[2], v->my[2], v->mn[2], red, 8,
+			    RIGI_MARK_TRIANGLE),
+		rigi_points("contact", v->mx[3], v->my[3], v->mn[3], green, 8, RIGI_MARK_CIRCLE),
+		rigi_points(punct, v->mx[4], v->my[4], v->mn[4], black, 9, RIGI_MARK_DIAMOND)};
 	struct rigi_series f[3] = {
-		line("phantom force", v->t + v->w0, cp->force_mn ? cp->force_mn + v->w0 : NULL, wn,
-		     violet, 1.2),
-		points("contact", v->mx[5], v->my[5], v->mn[5], green, 8, RIGI_MARK_CIRCLE),
-		points(punct, v->mx[6], v->my[6], v->mn[6], black, 9, RIGI_MARK_DIAMOND)};
+		rigi_line("phantom force", t, fw, wn, violet, 1.2),
+		rigi_points("contact", v->mx[5], v->my[5], v->mn[5], green, 8, RIGI_MARK_CIRCLE),
+		rigi_points(punct, v->mx[6], v->my[6], v->mn[6], black, 9, RIGI_MARK_DIAMOND)};
 	b[3].hollow = f[2].hollow = 1;
 	struct rigi_plot p = {.title = "Whole capture", .y_label = "tip (µm)", .x_min = v->t[0],
 			      .x_max = v->t[cp->n - 1], .y_min = NAN, .y_max = NAN, .series = a,

@@ -134,7 +134,8 @@ static cairo_surface_t *page_new(struct rigi_canvas *c)
 		c->cap_pages = cap;
 	}
 	cairo_rectangle_t r = {0, 0, c->w, c->h};
-	return c->pages[c->n_pages++] = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &r);
+	c->pages[c->n_pages] = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &r);
+	return c->pages[c->n_pages++];
 }
 
 static void pdf_metadata(cairo_surface_t *s, const char *title, const char *creator,
@@ -345,9 +346,12 @@ static void layout_text(struct rigi_canvas *c, const char *text, const struct ri
 	} else {
 		pango_layout_set_width(c->layout, -1);
 	}
-	pango_layout_set_alignment(c->layout, !st || st->align == RIGI_ALIGN_LEFT ? PANGO_ALIGN_LEFT
-					      : st->align == RIGI_ALIGN_CENTER   ? PANGO_ALIGN_CENTER
-										 : PANGO_ALIGN_RIGHT);
+	PangoAlignment al = PANGO_ALIGN_LEFT;
+	if (st && st->align == RIGI_ALIGN_CENTER)
+		al = PANGO_ALIGN_CENTER;
+	else if (st && st->align == RIGI_ALIGN_RIGHT)
+		al = PANGO_ALIGN_RIGHT;
+	pango_layout_set_alignment(c->layout, al);
 	if (g_utf8_validate(text, -1, NULL)) {
 		pango_layout_set_text(c->layout, text, -1);
 	} else {
@@ -459,6 +463,21 @@ static double nice_step(double span, double n)
 	return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * p;
 }
 
+struct rigi_series rigi_points(const char *legend, const double *x, const double *y,
+				      size_t n, struct rigi_rgba color, double size,
+				      enum rigi_marker marker)
+{
+	return (struct rigi_series){.kind = RIGI_SERIES_POINTS, .legend = legend, .x = x, .y = y,
+				    .n = n, .color = color, .width = size, .marker = marker};
+}
+
+struct rigi_series rigi_line(const char *legend, const double *x, const double *y,
+				    size_t n, struct rigi_rgba color, double width)
+{
+	return (struct rigi_series){.kind = RIGI_SERIES_LINE, .legend = legend, .x = x, .y = y,
+				    .n = n, .color = color, .width = width};
+}
+
 static void extend(double *lo, double *hi, double v)
 {
 	if (!isfinite(v))
@@ -513,6 +532,12 @@ static void axis_range(const struct rigi_plot *p, int axis, double want_lo, doub
 	*step = nice_step(*hi - *lo, n_ticks);
 }
 
+/* The index of the first tick at or above @p lo. */
+static long first_tick(double lo, double step)
+{
+	return lround(ceil(lo / step - 1e-9));
+}
+
 static void tick_label(double v, double step, char *buf, size_t cap)
 {
 	int dec = (int)(-floor(log10(step) + 1e-9));
@@ -529,8 +554,7 @@ static double y_labels_width(struct rigi_canvas *c, const struct frame *f,
 {
 	char buf[32];
 	double wmax = 0, w;
-	for (long i = lround(ceil(f->y0 / f->ystep - 1e-9)); i * f->ystep <= f->y1 + f->ystep * 1e-9;
-	     i++) {
+	for (long i = first_tick(f->y0, f->ystep); i * f->ystep <= f->y1 + f->ystep * 1e-9; i++) {
 		tick_label(i * f->ystep, f->ystep, buf, sizeof(buf));
 		rigi_canvas_text_size(c, buf, st, &w, NULL);
 		if (w > wmax)
@@ -548,8 +572,7 @@ static void draw_axes(struct rigi_canvas *c, const struct rigi_plot *p, const st
 	char buf[32];
 	cairo_t *cr = c->cr;
 	double fs = st->size;
-	for (long i = lround(ceil(f->x0 / f->xstep - 1e-9)); i * f->xstep <= f->x1 + f->xstep * 1e-9;
-	     i++) {
+	for (long i = first_tick(f->x0, f->xstep); i * f->xstep <= f->x1 + f->xstep * 1e-9; i++) {
 		double v = (double)i * f->xstep, X = map_x(f, v);
 		rigi_canvas_line(c, X, f->py, X, f->py + f->ph, &grid_color, 0.5);
 		rigi_canvas_line(c, X, f->py + f->ph, X, f->py + f->ph + 3, &axis_color, 0.7);
@@ -558,8 +581,7 @@ static void draw_axes(struct rigi_canvas *c, const struct rigi_plot *p, const st
 		t.align = RIGI_ALIGN_CENTER;
 		rigi_canvas_text(c, X, f->py + f->ph + 4, buf, &t);
 	}
-	for (long i = lround(ceil(f->y0 / f->ystep - 1e-9)); i * f->ystep <= f->y1 + f->ystep * 1e-9;
-	     i++) {
+	for (long i = first_tick(f->y0, f->ystep); i * f->ystep <= f->y1 + f->ystep * 1e-9; i++) {
 		double v = (double)i * f->ystep, Y = map_y(f, v);
 		rigi_canvas_line(c, f->px, Y, f->px + f->pw, Y, &grid_color, 0.5);
 		rigi_canvas_line(c, f->px - 3, Y, f->px, Y, &axis_color, 0.7);
@@ -813,7 +835,8 @@ static double legend(struct rigi_canvas *c, const struct rigi_plot *p, double x,
 		}
 		if (draw) {
 			legend_swatch(c, sr, x + cx, y + rows * row, row);
-			rigi_canvas_text(c, x + cx + 20, y + rows * row + row * 0.1, sr->legend, st);
+			double ty = y + rows * row + row * 0.1;
+			rigi_canvas_text(c, x + cx + 20, ty, sr->legend, st);
 		}
 		cx += ew;
 		any = 1;
@@ -848,7 +871,8 @@ void rigi_plot_draw(struct rigi_canvas *c, const struct rigi_plot *p, double x, 
 	if (p->x_label) {
 		struct rigi_text_style t = st;
 		t.align = RIGI_ALIGN_CENTER;
-		rigi_canvas_text(c, f.px + f.pw / 2, f.py + f.ph + st.size * 1.5 + 4, p->x_label, &t);
+		double ty = f.py + f.ph + st.size * 1.5 + 4;
+		rigi_canvas_text(c, f.px + f.pw / 2, ty, p->x_label, &t);
 	}
 	if (p->y_label)
 		text_vertical(c, x + st.size * 0.7, f.py + f.ph / 2, p->y_label, &st);

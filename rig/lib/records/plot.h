@@ -127,6 +127,14 @@ struct rigi_series {
 	int dashed;              /* LINE */
 };
 
+/** A POINTS series of @p marker of @p size, and a LINE series of @p width
+ *  (the other fields zero: add error bars, hollow, dashed after). */
+struct rigi_series rigi_points(const char *legend, const double *x, const double *y,
+				      size_t n, struct rigi_rgba color, double size,
+				      enum rigi_marker marker);
+struct rigi_series rigi_line(const char *legend, const double *x, const double *y,
+				    size_t n, struct rigi_rgba color, double width);
+
 struct rigi_plot {
 	const char *title;       /* above the plot; NULL: none */
 	const char *x_label, *y_label;
