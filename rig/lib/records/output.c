@@ -15,6 +15,8 @@
 #include "records/records.h"
 
 static const struct rig_output_module *const modules[] = {
+	&rigi_output_html,
+	&rigi_output_pdf,
 	&rigi_output_junit,
 	&rigi_output_csv,
 	NULL,
