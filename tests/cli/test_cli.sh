@@ -64,5 +64,22 @@ else
   failed=$((failed + 1))
   echo "FAIL demo: exit $rc"; cat "$work/demo.out"
 fi
+
+# Every unit of the demo has its reports next to its record, and rig report
+# makes them again elsewhere; a format it does not know is a usage error.
+run_dir=$(ls -d "$work"/reports/MN1-*/2* 2>/dev/null | head -1)
+for f in record.json record.sig journal.jsonl report.html certificate.pdf junit.xml strokes.csv; do
+  if [ -n "$run_dir" ] && [ -s "$run_dir/$f" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL demo left no $f in ${run_dir:-reports/}"; fi
+done
+check "report again" 0 "junit +$work/again/junit.xml" -- \
+  "$rig" report "$run_dir" --format junit,csv,html,pdf --out "$work/again"
+for f in junit.xml strokes.csv report.html certificate.pdf; do
+  if cmp -s "$run_dir/$f" "$work/again/$f"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL rig report made a different $f"; fi
+done
+check "report unknown format" 2 "unknown report format 'docx'" -- \
+  "$rig" report "$run_dir" --format docx
+check "verify demo record" 0 "OK" -- "$rig" records verify "$run_dir"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
