@@ -81,5 +81,7 @@ done
 check "report unknown format" 2 "unknown report format 'docx'" -- \
   "$rig" report "$run_dir" --format docx
 check "verify demo record" 0 "OK" -- "$rig" records verify "$run_dir"
+kept=$(ls "$run_dir"/captures/*.csv.gz 2>/dev/null | head -1)
+check "analyze a kept capture" 0 "strokes +[0-9]+ found" -- "$rig" analyze "${kept:-none.csv.gz}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
