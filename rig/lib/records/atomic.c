@@ -98,7 +98,7 @@ int rigi_mkdir_p(const char *path)
 	return ret < 0 ? ret : 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int rigi_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len > 0) {
@@ -120,7 +120,7 @@ static int fill_temp(int fd, const void *data, size_t len, unsigned mode, const 
 	*what = "set the mode of";
 	if (fchmod(fd, (mode_t)mode) == 0) {
 		*what = "write";
-		if (write_all(fd, data, len) == 0) {
+		if (rigi_write_all(fd, data, len) == 0) {
 			*what = "fsync";
 			ok = fsync(fd) == 0;
 		}

@@ -35,6 +35,10 @@ int rigi_atomic_write_mode(const char *path, const void *data, size_t len, unsig
  *  the detail names the file and what to do. */
 int rigi_sys_fail(int err, const char *what, const char *path);
 
+/** write(2) all @p len bytes (retrying short writes and EINTR): 0, or -1
+ *  with errno set. */
+int rigi_write_all(int fd, const void *data, size_t len);
+
 /** The directory part of @p path ("." when there is none), malloc'd. */
 char *rigi_dir_of(const char *path);
 

@@ -56,20 +56,6 @@ static int fsync_dir_of(const char *path)
 	return ret;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Read until end of file or @p cap bytes; -1 with errno on failure. */
 static int read_upto(int fd, char *buf, size_t cap, size_t *n)
 {
@@ -189,7 +175,7 @@ static int write_secret_file(const char *path, const char *line, size_t len)
 	int ok = fchmod(fd, 0600) == 0;
 	if (ok) {
 		what = "write";
-		ok = write_all(fd, line, len) == 0;
+		ok = rigi_write_all(fd, line, len) == 0;
 	}
 	if (ok) {
 		what = "fsync";
