@@ -94,26 +94,32 @@ static int write_strokes(struct rigi_attach *a, const struct rig_ev_capture *c)
 	return 0;
 }
 
-/* The capture as CSV text in memory: time_s, displacement, force. */
+/* The capture as CSV text in memory: time_s, displacement, force. (Built
+ * by hand rather than with open_memstream, whose sanitizer interceptor is
+ * not safe with several nests' threads.) */
 static char *capture_csv(const struct rig_capture *cap, const char *label, size_t *len)
 {
-	char *text = NULL;
-	FILE *f = open_memstream(&text, len);
-	if (!f)
+	size_t row_max = 64, cap_bytes = 256 + strlen(label ? label : "") + cap->n * row_max;
+	char *text = malloc(cap_bytes);
+	size_t n = 0;
+	if (!text)
 		return NULL;
-	fprintf(f, "# needle-rig capture: ");
-	csv_text(f, label ? label : "");
-	fprintf(f, "\ntime_s,ch0_um%s\n", cap->force_mn ? ",ch1_mN" : "");
-	for (size_t i = 0; i < cap->n; i++) {
-		fprintf(f, "%.9g,%.6g", (double)i / cap->rate_hz, cap->disp_um[i]);
-		if (cap->force_mn)
-			fprintf(f, ",%.6g", cap->force_mn[i]);
-		fputc('\n', f);
+	/* The label is the step's own text (no line breaks): one comment line. */
+	n += (size_t)snprintf(text, cap_bytes, "# needle-rig capture: %s\ntime_s,ch0_um%s\n",
+			      label ? label : "", cap->force_mn ? ",ch1_mN" : "");
+	for (size_t i = 0; i < cap->n && n < cap_bytes; i++) {
+		int w = cap->force_mn
+			? snprintf(text + n, cap_bytes - n, "%.9g,%.6g,%.6g\n",
+				   (double)i / cap->rate_hz, cap->disp_um[i], cap->force_mn[i])
+			: snprintf(text + n, cap_bytes - n, "%.9g,%.6g\n",
+				   (double)i / cap->rate_hz, cap->disp_um[i]);
+		if (w < 0 || (size_t)w >= cap_bytes - n) {
+			free(text);
+			return NULL;
+		}
+		n += (size_t)w;
 	}
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
+	*len = n;
 	return text;
 }
 
