@@ -27,11 +27,12 @@ static int path_join(char *out, size_t cap, const char *a, const char *b)
 	return 0;
 }
 
-/* The .open entry: three lines — run folder, calibrations, signing key. */
+/* The .open entry: run folder, calibrations, signing key, the run's pid. */
 static int write_open_entry(const struct rigi_evidence *e)
 {
-	char text[3 * RIGI_PATH_MAX + 8];
-	snprintf(text, sizeof(text), "%s\n%s\n%s\n", e->dir, e->calibrations, e->signing_key);
+	char text[3 * RIGI_PATH_MAX + 32];
+	snprintf(text, sizeof(text), "%s\n%s\n%s\n%ld\n", e->dir, e->calibrations,
+		 e->signing_key, (long)getpid());
 	return rigi_atomic_write(e->open_entry, text, strlen(text));
 }
 

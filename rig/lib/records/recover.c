@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -133,13 +134,13 @@ static int append_closing_events(int fd, const char *journal, const struct rig_r
 	return ret;
 }
 
-/* The open entry's three lines: folder, calibrations, signing key. */
-static int read_entry(const char *path, char lines[3][RIGI_PATH_MAX])
+/* The open entry's lines: folder, calibrations, signing key, pid. */
+static int read_entry(const char *path, char lines[4][RIGI_PATH_MAX])
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		lines[i][0] = '\0';
 		if (fgets(lines[i], RIGI_PATH_MAX, f))
 			lines[i][strcspn(lines[i], "\n")] = '\0';
@@ -231,24 +232,42 @@ static int recover_dir(const char *reports, const char *dir, const char *entry,
 	return ret < 0 ? ret : 1;
 }
 
+/* The process that wrote the entry is gone (its pid, on this host; an entry
+ * without one is taken as dead after a minute). */
+static int entry_owner_dead(const char *entry, const char *pid_text)
+{
+	struct stat sb;
+	long pid = strtol(pid_text, NULL, 10);
+	if (pid > 0)
+		return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+	return stat(entry, &sb) == 0 && sb.st_mtime + 60 < time(NULL);
+}
+
 static void recover_entry(const char *reports, const char *open_dir, const char *name,
 			  const char *calibrations, const char *key, rig_recover_fn fn,
 			  void *user, struct rig_recover_stats *st)
 {
-	char entry[RIGI_PATH_MAX * 2], lines[3][RIGI_PATH_MAX], dir[RIGI_PATH_MAX], j[RIGI_PATH_MAX + 16];
+	char entry[RIGI_PATH_MAX * 2], lines[4][RIGI_PATH_MAX], dir[RIGI_PATH_MAX], j[RIGI_PATH_MAX + 16];
 	struct stat sb;
 	snprintf(entry, sizeof(entry), "%s/%s", open_dir, name);
 	if (read_entry(entry, lines) < 0)
 		return;
 	snprintf(dir, sizeof(dir), "%s", lines[0]);
 	snprintf(j, sizeof(j), "%s/journal.jsonl", dir);
-	if (stat(j, &sb) != 0 && !find_run_dir(reports, name, dir, sizeof(dir))) {
-		/* Died before its journal existed: nothing was touched. (A run
-		 * that is creating it right now holds no lock yet: leave entries
-		 * younger than a minute.) */
-		if (stat(entry, &sb) == 0 && sb.st_mtime + 60 < time(NULL)) {
+	int have_journal = stat(j, &sb) == 0 || find_run_dir(reports, name, dir, sizeof(dir));
+	snprintf(j, sizeof(j), "%s/journal.jsonl", dir);
+	if (!have_journal || (stat(j, &sb) == 0 && sb.st_size == 0)) {
+		/* Died before its first event was journaled: nothing was touched
+		 * (the rig asks nothing of the station before run_begin is on
+		 * disk), and there is nothing to record. Its own process says
+		 * whether it is still starting up. */
+		if (entry_owner_dead(entry, lines[3])) {
+			unlink(j);
+			rmdir(dir);
 			unlink(entry);
 			st->temp_removed += remove_temps(open_dir, name);
+		} else {
+			st->live++;
 		}
 		return;
 	}
