@@ -36,6 +36,7 @@ enum rig_event_type {
 	RIG_EV_SAFE_STATE,     /* safe: the pen's state at exit */
 	RIG_EV_RUN_END,        /* run_end: the outcome the runner decided */
 	RIG_EV_PROGRESS,       /* progress: what happens now (not journaled) */
+	RIG_EV_RECORD,         /* record: the record is written and signed (not journaled) */
 	RIG_EV_N_TYPES
 };
 
@@ -121,6 +122,11 @@ struct rig_ev_progress {
 	const char *text;
 };
 
+struct rig_ev_record {
+	const struct rig_record *rec;  /* as written to record.json */
+	const char *dir;               /* the run folder */
+};
+
 struct rig_event {
 	enum rig_event_type type;
 	int64_t time_ms;        /* wall clock, ms since 1970-01-01 UTC */
@@ -138,6 +144,7 @@ struct rig_event {
 		struct rig_ev_safe safe;
 		struct rig_ev_run_end run_end;
 		struct rig_ev_progress progress;
+		struct rig_ev_record record;
 	} u;
 };
 

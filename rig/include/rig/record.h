@@ -23,6 +23,7 @@ extern "C" {
 #define RIG_RECORD_NAME_MAX 64
 #define RIG_RECORD_REASON_MAX 512
 #define RIG_RECORD_PATH_MAX 1024
+#define RIG_RECORD_WARNINGS_MAX 1024
 
 /** The calibration table written to the pen: exact bytes and their knots. */
 struct rig_record_table {
@@ -127,6 +128,9 @@ struct rig_record {
 	int64_t ended_ms;                /* 0 until rig_record_finish */
 	char software_version[32];       /* rig_version() */
 	char software_commit[64];        /* git describe at configure time, or "unknown" */
+	/* What the station warned of at the start (drift alarms of the results
+	 * store), one per line; "" for none (docs/records.md "warnings"). */
+	char warnings[RIG_RECORD_WARNINGS_MAX];
 	struct rig_record_step **steps;  /* in execution order; pointers are stable */
 	size_t n_steps;
 	int has_table;                   /* a table was stored to be written */

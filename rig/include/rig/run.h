@@ -45,6 +45,8 @@ struct rig_run_options {
 	 * the progress display; may be NULL. */
 	const struct rig_event_sink *sinks;
 	size_t n_sinks;
+	const char *warnings;              /* what the station warns of at the start (drift
+					      alarms), one per line, kept in the record; NULL */
 	const char *report_formats;        /* reports made after the run ("html,pdf", "all",
 					      "none"); NULL: the fixture's, else all */
 };

@@ -165,6 +165,8 @@ int rigi_emit_run_begin(struct rigi_run *r, const char *signing_key)
 	snprintf(h->station.fixture_path, sizeof(h->station.fixture_path), "%s", r->fx->path);
 	file_sha256(r->fx->path, h->station.fixture_sha256, sizeof(h->station.fixture_sha256));
 	phantom_header(r, &h->station.phantom);
+	if (r->opt->warnings)
+		snprintf(h->warnings, sizeof(h->warnings), "%s", r->opt->warnings);
 	if (r->opt->operator_name)
 		snprintf(h->operator_name, sizeof(h->operator_name), "%s", r->opt->operator_name);
 	else

@@ -443,6 +443,15 @@ static void make_reports(const struct rig_record *rec, const char *dir, void *us
 	rig_report_write(dir, formats, NULL, note_report, r->sum);
 }
 
+/* The written record, to the sinks that keep results (the store): the
+ * journal is closed by now and takes no more events. */
+static void emit_record(struct rigi_run *r, const struct rig_record *rec, const char *dir)
+{
+	struct rig_event ev = {.type = RIG_EV_RECORD};
+	ev.u.record = (struct rig_ev_record){rec, dir};
+	rigi_emit(r, &ev);
+}
+
 /* Everything before the pen is touched; the cause goes to @p reason. */
 static int prepare(struct rigi_run *r, const char *signing_key, char *reason, size_t cap,
 		   int *bad_input)
@@ -511,6 +520,7 @@ int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out)
 	rig_run_summary_from_record(rec, out);
 	out->bad_input = bad_input;
 	snprintf(out->run_dir, sizeof(out->run_dir), "%s", ev.dir);
+	emit_record(&r, rec, ev.dir);
 	rig_record_free(rec);
 	return 0;
 }

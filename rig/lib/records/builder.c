@@ -19,6 +19,7 @@ static const char *const event_names[RIG_EV_N_TYPES] = {
 	[RIG_EV_COMMIT_RESULT] = "commit_result", [RIG_EV_READ_BACK] = "read_back",
 	[RIG_EV_STEP_END] = "step_end",           [RIG_EV_SAFE_STATE] = "safe_state",
 	[RIG_EV_RUN_END] = "run_end",             [RIG_EV_PROGRESS] = "progress",
+	[RIG_EV_RECORD] = "record",
 };
 
 const char *rig_event_type_name(enum rig_event_type type)
@@ -68,6 +69,7 @@ static void copy_header(struct rig_record *rec, const struct rig_record *h)
 	rec->started_ms = h->started_ms;
 	snprintf(rec->software_version, sizeof(rec->software_version), "%s", h->software_version);
 	snprintf(rec->software_commit, sizeof(rec->software_commit), "%s", h->software_commit);
+	snprintf(rec->warnings, sizeof(rec->warnings), "%s", h->warnings);
 }
 
 /* The step an event names must be the one open now. */

@@ -73,7 +73,7 @@ int rigi_journal_append_at(int fd, const char *path, const struct rig_event *ev,
 int rigi_journal_append(struct rigi_journal *j, const char *path, const struct rig_event *ev)
 {
 	char next[65];
-	if (ev->type == RIG_EV_PROGRESS)
+	if (ev->type == RIG_EV_PROGRESS || ev->type == RIG_EV_RECORD)
 		return 0;
 	if (j->fd < 0 || j->dead)
 		return rigi_fail(j->dead ? j->dead : RIG_ERR_STATE, "journal %s: %s", path,
