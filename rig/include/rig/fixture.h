@@ -96,6 +96,8 @@ struct rig_fixture {
 	struct rig_phantom phantom;
 	struct rig_fixture_safety safety;
 	char *line_key;           /* path of the line key file */
+	char *store;              /* the line's results server (a PostgreSQL address, no
+				     password); NULL: this station's SQLite only */
 	char *signing_key;        /* the station's Ed25519 record-signing key file; NULL:
 				     <fixture folder>/<station id>.signing.key */
 	char *report_formats;     /* reports made after each run: "html,pdf", "all", "none";

@@ -12,7 +12,7 @@
 #include "core/core.h"
 
 static const char *const top_keys[] = {"station", "daq",    "nests",    "phantom",
-				       "safety",  "line_key", "signing_key", "reports", NULL};
+				       "safety",  "line_key", "signing_key", "reports", "store", NULL};
 static const char *const reports_keys[] = {"formats", "captures", NULL};
 static const char *const station_keys[] = {"id", "name", NULL};
 static const char *const daq_keys[] = {"uri", "sample_rate_hz", NULL};
@@ -253,6 +253,7 @@ static int read_fixture(const struct rigi_cfg *cfg, const struct rigi_node *root
 				&fx->safety.max_protrusion_um)) < 0 ||
 	    (ret = rigi_map_str(&top, "line_key", RIGI_REQUIRED, &fx->line_key)) < 0 ||
 	    (ret = rigi_map_str(&top, "signing_key", RIGI_OPTIONAL, &fx->signing_key)) < 0 ||
+	    (ret = rigi_map_str(&top, "store", RIGI_OPTIONAL, &fx->store)) < 0 ||
 	    (ret = read_reports(&top, fx)) < 0)
 		return ret;
 	fx->daq.sample_rate_hz = (unsigned)rate;
@@ -312,6 +313,7 @@ void rig_fixture_free(struct rig_fixture *fx)
 	free(fx->phantom.type);
 	free(fx->phantom.lot);
 	free(fx->signing_key);
+	free(fx->store);
 	free(fx->report_formats);
 	free(fx->line_key);
 	free(fx);

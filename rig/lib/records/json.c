@@ -15,9 +15,11 @@
 
 #include <rig/event.h>
 #include <rig/record.h>
+#include <rig/store.h>
 
 #include "core/core.h"
 #include "records/records.h"
+#include "records/store_int.h"
 
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15))
 
@@ -250,6 +252,21 @@ static json_t *unit_json(const struct rig_record_unit *u, int *failed)
 }
 
 /* What a run_begin event carries: the record's header. */
+/* The record's warnings: one string per line of @p text. */
+static json_t *warnings_json(const char *text, int *failed)
+{
+	json_t *a = json_array();
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char line[RIG_RECORD_WARNINGS_MAX];
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		append(a, jstr(line), failed);
+		p += n + (nl != NULL);
+	}
+	return a;
+}
+
 static void header_json(json_t *o, const struct rig_record *r, int *failed)
 {
 	json_t *suite = pairs_json(failed, "name", jstr(r->suite_name), "version",
@@ -265,6 +282,8 @@ static void header_json(json_t *o, const struct rig_record *r, int *failed)
 	put(o, "operator", jstr(r->operator_name), failed);
 	put(o, "started", jtime(r->started_ms), failed);
 	put(o, "software", sw, failed);
+	if (r->warnings[0])
+		put(o, "warnings", warnings_json(r->warnings, failed), failed);
 }
 
 static json_t *written_table_json(const struct rig_record *r, int *failed)
@@ -382,9 +401,11 @@ static int check_keys(const struct rd *r, json_t *obj, const char *const *keys)
 {
 	const char *key;
 	json_t *v;
+	/* A key listed as "?name" is optional (added within a schema version:
+	 * records written before it lack it and still verify byte for byte). */
 	json_object_foreach(obj, key, v) {
 		size_t i = 0;
-		while (keys[i] && strcmp(keys[i], key) != 0)
+		while (keys[i] && strcmp(keys[i] + (keys[i][0] == '?'), key) != 0)
 			i++;
 		if (!keys[i])
 			return rd_fail(r, key, r->version < 2 ? "no such field in schema "
@@ -392,7 +413,7 @@ static int check_keys(const struct rd *r, json_t *obj, const char *const *keys)
 						RIG_RECORD_SCHEMA);
 	}
 	for (size_t i = 0; keys[i]; i++)
-		if (!json_object_get(obj, keys[i]))
+		if (keys[i][0] != '?' && !json_object_get(obj, keys[i]))
 			return rd_fail(r, keys[i], "this field (missing)");
 	return 0;
 }
@@ -677,7 +698,7 @@ static const char *const top_keys_1[] = {"schema",   "run_id",  "suite",    "sta
 static const char *const top_keys[] = {
 	"schema", "run_id", "suite", "station", "unit", "operator", "started", "ended",
 	"software", "steps", "table", "safe_state", "outcome", "reason", "error", "journal",
-	"signature", NULL};
+	"signature", "?warnings", NULL};
 static const char *const suite_keys_1[] = {"name", "version", NULL};
 static const char *const suite_keys[] = {"name", "version", "path", "sha256", NULL};
 static const char *const station_keys_1[] = {"id", "nest", "simulated", "seed", NULL};
@@ -844,6 +865,28 @@ static int read_unit(const struct rd *r, json_t *o, struct rig_record_unit *u)
 }
 
 /* The header fields a run_begin event carries (and a record starts with). */
+static int read_warnings(const struct rd *r, json_t *o, struct rig_record *rec)
+{
+	json_t *a = json_object_get(o, "warnings"), *v;
+	size_t i, used = 0;
+	rec->warnings[0] = 0;
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return rd_fail(r, "warnings", "a list of one or more strings");
+	json_array_foreach(a, i, v) {
+		const char *s = json_string_value(v);
+		if (!s || !s[0] || strchr(s, '\n'))
+			return rd_fail(r, "warnings", "a list of one-line strings");
+		int n = snprintf(rec->warnings + used, sizeof(rec->warnings) - used, "%s%s",
+				 used ? "\n" : "", s);
+		if (n < 0 || (size_t)n >= sizeof(rec->warnings) - used)
+			return rd_fail(r, "warnings", "at most 1023 bytes in all");
+		used += (size_t)n;
+	}
+	return 0;
+}
+
 static int read_header(const struct rd *r, json_t *o, struct rig_record *rec, int instruments)
 {
 	json_t *suite, *sw;
@@ -862,6 +905,8 @@ static int read_header(const struct rd *r, json_t *o, struct rig_record *rec, in
 		return ret;
 	if (r->version < 2)
 		return 0;
+	if ((ret = read_warnings(r, o, rec)) < 0)
+		return ret;
 	if ((ret = get_str(&sr, suite, "path", rec->suite_path, sizeof(rec->suite_path))) < 0 ||
 	    (ret = get_str(&sr, suite, "sha256", rec->suite_sha256, sizeof(rec->suite_sha256))) < 0)
 		return ret;
@@ -1346,4 +1391,148 @@ int rigi_json_first_difference(const char *a, const char *b, char *path, size_t 
 	json_decref(ja);
 	json_decref(jb);
 	return ret;
+}
+
+/* ---- the results store's export lines (docs/store.md "Export") ---- */
+
+static char *dump_line(json_t *o, int failed)
+{
+	char *text = failed ? NULL
+			    : json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+	json_decref(o);
+	return text;
+}
+
+int rigi_json_store_line(const struct rigi_store_run *run, char **out)
+{
+	int failed = 0;
+	json_t *o = json_object(), *atts = json_array();
+	for (size_t i = 0; i < run->n_atts; i++) {
+		const struct rigi_store_attachment *a = &run->atts[i];
+		json_t *j = pairs_json(&failed, "name", jstr(a->name), "sha256", jstr(a->sha256));
+		put(j, "bytes", json_integer((json_int_t)a->bytes), &failed);
+		append(atts, j, &failed);
+	}
+	put(o, "record", record_json(run->rec, &failed), &failed);
+	put(o, "record_schema", json_integer(run->rec->schema_version), &failed);
+	put(o, "record_path", jstr(run->record_path), &failed);
+	put(o, "record_sha256", jstr(run->record_sha256), &failed);
+	put(o, "attachments", atts, &failed);
+	*out = dump_line(o, failed);
+	return *out ? 0 : rigi_fail(RIG_ERR_NOMEM, "run %s: out of memory exporting it",
+				    run->rec->run_id);
+}
+
+int rig_store_run_to_json(const struct rig_store_run *r, char **out)
+{
+	int failed = 0;
+	json_t *o = json_object();
+	put(o, "run_id", jstr(r->run_id), &failed);
+	put(o, "serial", jstr(r->serial), &failed);
+	put(o, "model", jstr(r->model), &failed);
+	put(o, "station", jstr(r->station), &failed);
+	put(o, "nest", json_integer(r->nest), &failed);
+	put(o, "suite", jstr(r->suite), &failed);
+	put(o, "suite_version", jstr(r->suite_version), &failed);
+	put(o, "operator", jstr(r->operator_name), &failed);
+	put(o, "started", jtime(r->started_ms), &failed);
+	put(o, "ended", jtime(r->ended_ms), &failed);
+	put(o, "outcome", json_string(rig_outcome_name(r->outcome)), &failed);
+	put(o, "reason", jstr(r->reason), &failed);
+	put(o, "commit", r->commit[0] ? jstr(r->commit) : json_null(), &failed);
+	put(o, "record", jstr(r->record_path), &failed);
+	*out = dump_line(o, failed);
+	return *out ? 0 : rigi_fail(RIG_ERR_NOMEM, "run %s as JSON", r->run_id);
+}
+
+static json_t *yield_json(const struct rig_spc_yield *y, int *failed)
+{
+	json_t *o = json_object(), *per = json_object();
+	for (int i = 0; i < 5; i++)
+		put(per, rig_outcome_name((enum rig_outcome)i), json_integer((json_int_t)y->per_outcome[i]),
+		    failed);
+	put(o, "runs", json_integer((json_int_t)y->runs), failed);
+	put(o, "per_outcome", per, failed);
+	put(o, "units", json_integer((json_int_t)y->units), failed);
+	put(o, "units_judged", json_integer((json_int_t)y->units_judged), failed);
+	put(o, "first_pass", json_integer((json_int_t)y->first_pass), failed);
+	put(o, "fpy", jnum(y->fpy), failed);
+	put(o, "fpy_ci95", pairs_json(failed, "low", jnum(y->fpy_low), "high", jnum(y->fpy_high)),
+	    failed);
+	put(o, "units_retested", json_integer((json_int_t)y->units_retested), failed);
+	put(o, "retest_rate", jnum(y->retest_rate), failed);
+	put(o, "final_pass", json_integer((json_int_t)y->final_pass), failed);
+	put(o, "final_yield", jnum(y->final_yield), failed);
+	return o;
+}
+
+static json_t *interval(double v, double lo, double hi, int *failed)
+{
+	json_t *o = pairs_json(failed, "value", jnum(v), "low", jnum(lo));
+	put(o, "high", jnum(hi), failed);
+	return o;
+}
+
+static json_t *capability_json(const struct rig_spc_capability *c, int *failed)
+{
+	json_t *o = json_object();
+	put(o, "n", json_integer((json_int_t)c->n), failed);
+	put(o, "mean", interval(c->mean, c->mean_low, c->mean_high, failed), failed);
+	put(o, "sd", interval(c->sd, c->sd_low, c->sd_high, failed), failed);
+	put(o, "sigma_within", jnum(c->sigma_within), failed);
+	put(o, "cp", jnum(c->cp), failed);
+	put(o, "cpk", interval(c->cpk, c->cpk_low, c->cpk_high, failed), failed);
+	put(o, "pp", jnum(c->pp), failed);
+	put(o, "ppk", interval(c->ppk, c->ppk_low, c->ppk_high, failed), failed);
+	return o;
+}
+
+static json_t *chart_json(const struct rig_store_stats *st, const struct rig_store_measurand *m,
+			  int points, int *failed)
+{
+	const struct rig_spc_chart *c = &m->chart;
+	json_t *o = json_object(), *rules = json_object(), *pts = json_array();
+	put(o, "center", jnum(c->center), failed);
+	put(o, "sigma", jnum(c->sigma), failed);
+	put(o, "ucl", jnum(c->ucl), failed);
+	put(o, "lcl", jnum(c->lcl), failed);
+	put(o, "mr_mean", jnum(c->mr_mean), failed);
+	put(o, "mr_ucl", jnum(c->mr_ucl), failed);
+	for (int b = 0; b < 4; b++) {
+		json_t *runs = json_array();
+		char key[8];
+		for (size_t i = 0; i < m->n; i++)
+			if (c->rules[i] & (1u << b))
+				append(runs, jstr(st->run_ids[m->runs[i]]), failed);
+		snprintf(key, sizeof(key), "rule%d", b + 1);
+		put(rules, key, runs, failed);
+	}
+	put(o, "nelson", rules, failed);
+	for (size_t i = 0; points && i < m->n; i++)
+		append(pts, pairs_json(failed, "run_id", jstr(st->run_ids[m->runs[i]]), "value",
+				       jnum(m->values[i])), failed);
+	put(o, "points", points ? pts : (json_decref(pts), json_null()), failed);
+	return o;
+}
+
+int rig_store_stats_to_json(const struct rig_store_stats *st, int points, char **out)
+{
+	int failed = 0;
+	json_t *o = json_object(), *ms = json_array();
+	put(o, "yield", yield_json(&st->yield, &failed), &failed);
+	for (size_t i = 0; i < st->n_measurands; i++) {
+		const struct rig_store_measurand *m = &st->measurands[i];
+		json_t *j = pairs_json(&failed, "step", jstr(m->step), "name", jstr(m->name));
+		put(j, "quantity", jstr(m->quantity), &failed);
+		put(j, "unit", jstr(m->unit), &failed);
+		put(j, "low", jnum(m->low), &failed);
+		put(j, "high", jnum(m->high), &failed);
+		put(j, "capability", capability_json(&m->capability, &failed), &failed);
+		put(j, "chart", chart_json(st, m, points, &failed), &failed);
+		append(ms, j, &failed);
+	}
+	put(o, "measurands", ms, &failed);
+	*out = failed ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+	json_decref(o);
+	return *out ? 0 : rigi_fail(RIG_ERR_NOMEM, "statistics as JSON");
 }
