@@ -55,4 +55,23 @@ void cli_print_progress(const struct rig_run_progress *p, void *user);
 /** Finish a live progress line before printing something else. */
 void cli_progress_done(void);
 
+/* The results store around one run (run_store.c). */
+#include <rig/event.h>
+struct rig_store;
+struct cli_run_store {
+	struct rig_store *store;      /* NULL: not opened (warned) */
+	const char *line;             /* the line server, or NULL */
+	char path[1024];              /* REPORTS/results.db */
+	struct rig_event_sink sink;   /* add to rig_run_options.sinks when store */
+	char warnings[1024];          /* drift alarms, for rig_run_options.warnings */
+};
+/** Open the station's store under @p reports and check @p station's drift;
+ *  never fails a run (a store that cannot be opened is warned of). */
+int cli_run_store_open(struct cli_run_store *cs, const char *reports, const char *line,
+		       const char *station);
+/** Close it and push its outbox to the line server in the background. */
+void cli_run_store_close(struct cli_run_store *cs);
+
+int cmd_results(int argc, char **argv);
+
 #endif

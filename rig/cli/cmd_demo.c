@@ -34,6 +34,7 @@ struct demo_args {
 	unsigned long seed;
 	double speed;
 	const char *fixture, *suite, *reports, *calibrations;
+	const char *store;        /* the line server; NULL: the fixture's, if any */
 	const char *failures[64]; /* by unit index */
 	int keep;
 	int lockstep;
@@ -59,6 +60,8 @@ static void demo_usage(FILE *out)
 		"  --suite FILE         default fixtures/suites/calibrate.yaml\n"
 		"  --reports DIR        default reports\n"
 		"  --calibrations DIR   default calibrations\n"
+		"  --store URL          the line's PostgreSQL (results also go to\n"
+		"                       REPORTS/results.db; docs/store.md)\n"
 		"  --keep               keep the simulator's state directory\n\n"
 		"Exit codes: 0 every unit PASS, 1 a unit FAILED, 2 usage, 3 station ERROR,\n"
 		"4 INDETERMINATE, 5 interrupted (pen left safe, simulator stopped).\n");
@@ -72,7 +75,7 @@ static int parse_demo_args(int argc, char **argv, struct demo_args *a)
 		{"failure", required_argument, 0, 'f'}, {"fixture", required_argument, 0, 'F'},
 		{"suite", required_argument, 0, 'S'},   {"reports", required_argument, 0, 'r'},
 		{"calibrations", required_argument, 0, 'c'}, {"keep", no_argument, 0, 'K'},
-		{"lockstep", no_argument, 0, 'L'},
+		{"lockstep", no_argument, 0, 'L'},     {"store", required_argument, 0, 'D'},
 		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
 	char *end;
 	int c;
@@ -88,6 +91,7 @@ static int parse_demo_args(int argc, char **argv, struct demo_args *a)
 		case 'c': a->calibrations = optarg; break;
 		case 'K': a->keep = 1; break;
 		case 'L': a->lockstep = 1; break;
+		case 'D': a->store = optarg; break;
 		case 'f': {
 			unsigned long u = strtoul(optarg, &end, 10);
 			if (end == optarg || *end != '=' || u >= 64) {
@@ -253,6 +257,12 @@ static void *run_nest(void *arg)
 		};
 		snprintf(serial, sizeof(serial), "MN1-%06u", (unsigned)((a->seed % 1000) * 1000 + u + 1));
 		snprintf(label, sizeof(label), "[%u/%u] nest %u %s", u + 1, a->units, j->nest, serial);
+		struct cli_run_store cs;
+		cli_run_store_open(&cs, a->reports, a->store ? a->store : j->fx->store,
+				   j->fx->station_id);
+		opt.sinks = cs.store ? &cs.sink : NULL;
+		opt.n_sinks = cs.store ? 1 : 0;
+		opt.warnings = cs.warnings;
 		int ret = load_unit(j->dir, j->nest, serial, u < 64 ? a->failures[u] : NULL);
 		if (ret == 0 && (ret = rig_run_unit(&opt, &sum)) < 0) {
 			pthread_mutex_lock(&print_lock);
@@ -272,6 +282,7 @@ static void *run_nest(void *arg)
 			tally[sum.outcome]++;
 		}
 		pthread_mutex_unlock(&print_lock);
+		cli_run_store_close(&cs);
 		if (ret < 0 || sum.outcome == RIG_OUTCOME_ABORTED)
 			break;
 	}

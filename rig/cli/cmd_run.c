@@ -32,6 +32,9 @@ static void run_usage(FILE *out)
 		"  --calibrations DIR  default calibrations\n"
 		"  --report-formats F  reports made after the run: all (default), none, or a\n"
 		"                      list such as html,pdf (see rig report --help)\n"
+		"  --store URL         the line's PostgreSQL, e.g. postgresql://rig@db:5432/line\n"
+		"                      (default: the fixture's store); results always go to\n"
+		"                      REPORTS/results.db first (docs/store.md)\n"
 		"  --time-scale K      the station runs K times faster than real time (a\n"
 		"                      simulated station's --speed): waits are divided by K\n\n"
 		"Every attempt leaves a folder with its journal and signed record (see\n"
@@ -57,6 +60,7 @@ struct run_args {
 	const char *fixture, *suite;
 	const char *vars[MAX_VARS + 1];
 	int n_vars;
+	const char *store;
 	struct rig_run_options opt;
 };
 
@@ -69,6 +73,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 		{"reports", required_argument, 0, 'r'}, {"calibrations", required_argument, 0, 'c'},
 		{"time-scale", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
 		{"report-formats", required_argument, 0, 'R'},
+		{"store", required_argument, 0, 'D'},
 		{0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -95,6 +100,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 			a->vars[a->n_vars++] = optarg;
 			break;
 		case 'k': a->opt.key_path = optarg; break;
+		case 'D': a->store = optarg; break;
 		case 'o': a->opt.operator_name = optarg; break;
 		case 'r': a->opt.reports_dir = optarg; break;
 		case 'c': a->opt.calibrations_dir = optarg; break;
@@ -149,8 +155,14 @@ int cmd_run(int argc, char **argv)
 	a.opt.fixture = fx;
 	a.opt.suite = suite;
 	a.opt.progress = cli_print_progress;
+	struct cli_run_store cs;
+	cli_run_store_open(&cs, a.opt.reports_dir, a.store ? a.store : fx->store, fx->station_id);
+	a.opt.sinks = cs.store ? &cs.sink : NULL;
+	a.opt.n_sinks = cs.store ? 1 : 0;
+	a.opt.warnings = cs.warnings;
 	ret = rig_run_unit(&a.opt, &sum);
 	cli_progress_done();
+	cli_run_store_close(&cs);
 	if (ret == 0) {
 		cli_print_summary(stdout, &sum);
 		printf("record: %s\n", sum.record_path);

@@ -10,6 +10,8 @@ static const struct rig_command commands[] = {
 	{"demo", "calibrate simulated pens end to end (starts its own simulator)", cmd_demo},
 	{"run", "run a suite on one unit of a station (fixture + suite files)", cmd_run},
 	{"records", "recover the records of runs that died; verify signed records", cmd_records},
+	{"results", "the results store: list, show, export, stats, import, push to the line server",
+	 cmd_results},
 	{"report", "write a run's reports (HTML, PDF certificate, JUnit, CSV) again", cmd_report},
 	{"sim", "run the simulated station (Modbus server, pens, physics)", cmd_sim},
 	{"dut", "talk to a pen: info, status, read-table", cmd_dut},
