@@ -15,6 +15,7 @@ CLUSTER="$SRC/tests/store/pg_cluster.sh"
 STATIONS=8 UNITS=4
 bash "$CLUSTER" check || exit 77
 W=$(mktemp -d /tmp/rig-store-pg.XXXXXX)
+chmod 755 "$W"   # the server runs as another user, under it
 cleanup() { bash "$CLUSTER" destroy "$W/pg" >/dev/null 2>&1; rm -rf "$W"; }
 trap cleanup EXIT
 fails=0
@@ -49,6 +50,12 @@ for s in $(seq 1 $STATIONS); do
   [ "$rc" = 0 ] && [ "$n" = $UNITS ] || fail "station $s: rc $rc, $n PASS: $(tail -3 "$d/demo.err")"
 done
 ok "every station finished its $UNITS units PASS, outage or not"
+# The outage must have been felt: some station's background push failed.
+if cat "$W"/st*/reports/results.db.push.log 2>/dev/null | grep -q "waiting in the outbox"; then
+  ok "the outage was felt: a background push failed and its runs waited"
+else
+  fail "no background push met the outage (the test did not test it)"
+fi
 
 # Each station's background push may still be going; then push what waits.
 sleep 1

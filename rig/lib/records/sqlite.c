@@ -20,6 +20,7 @@
 #define BUSY_TIMEOUT_MS 15000
 
 struct cached_stmt {
+	const char *key;         /* the caller's pointer it was last asked by */
 	char *sql;
 	sqlite3_stmt *stmt;
 };
@@ -75,7 +76,7 @@ static int sqlite_open(const char *location, void **out)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(c->db,
 				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-				  "PRAGMA foreign_keys=ON;",
+				  "PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384;",
 				  NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		int ret = sqlite_fail(c, rc, "cannot open");
@@ -105,8 +106,16 @@ static int prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **out)
 	struct cached_stmt *slot = NULL;
 	char *text;
 	int rc;
+	/* Most statements are string literals, asked for by the same pointer;
+	 * a built one may reuse a freed address, so the text is still checked. */
+	for (int i = 0; i < STMT_CACHE; i++)
+		if (c->cache[i].key == sql && !strcmp(c->cache[i].sql, sql)) {
+			*out = c->cache[i].stmt;
+			return 0;
+		}
 	for (int i = 0; i < STMT_CACHE; i++)
 		if (c->cache[i].sql && !strcmp(c->cache[i].sql, sql)) {
+			c->cache[i].key = sql;
 			*out = c->cache[i].stmt;
 			return 0;
 		}
@@ -118,6 +127,7 @@ static int prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **out)
 		sqlite3_finalize(slot->stmt);
 		free(slot->sql);
 		slot->sql = NULL;
+		slot->key = NULL;
 	}
 	if (!(text = sqlite_text(sql)))
 		return rigi_fail(RIG_ERR_NOMEM, "results store %s", c->path);
@@ -125,6 +135,7 @@ static int prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **out)
 	free(text);
 	if (rc != SQLITE_OK)
 		return sqlite_fail(c, rc, "statement refused");
+	slot->key = sql;
 	if (!(slot->sql = strdup(sql))) {
 		sqlite3_finalize(slot->stmt);
 		slot->stmt = NULL;
@@ -134,6 +145,7 @@ static int prepare(struct sqlite_conn *c, const char *sql, sqlite3_stmt **out)
 	return 0;
 }
 
+/* SQLITE_STATIC: the caller's values outlive the statement's step. */
 static int bind(sqlite3_stmt *st, int i, const struct rigi_sql_value *v)
 {
 	switch (v->type) {
@@ -142,10 +154,10 @@ static int bind(sqlite3_stmt *st, int i, const struct rigi_sql_value *v)
 	case RIGI_SQL_REAL:
 		return isfinite(v->d) ? sqlite3_bind_double(st, i, v->d) : sqlite3_bind_null(st, i);
 	case RIGI_SQL_TEXT:
-		return v->s ? sqlite3_bind_text(st, i, v->s, -1, SQLITE_TRANSIENT)
+		return v->s ? sqlite3_bind_text(st, i, v->s, -1, SQLITE_STATIC)
 			    : sqlite3_bind_null(st, i);
 	case RIGI_SQL_BLOB:
-		return sqlite3_bind_blob64(st, i, v->b ? v->b : "", v->len, SQLITE_TRANSIENT);
+		return sqlite3_bind_blob64(st, i, v->b ? v->b : "", v->len, SQLITE_STATIC);
 	default:
 		return sqlite3_bind_null(st, i);
 	}

@@ -2,9 +2,10 @@
  * and storing one run — its record and the files of its run folder — in
  * one transaction that first removes any earlier copy of the same run id,
  * so that storing a run again, from the live run, an import or a push,
- * leaves exactly one identical copy. Reals are stored as the record file
- * writes them (15 significant digits), so that a run stored live and the
- * same run imported from its record.json are the same rows. */
+ * leaves exactly one identical copy. The live run's record is the one
+ * rebuilt from its journal, whose reals have the 15 significant digits of
+ * record.json: a run stored live and the same run imported are the same
+ * rows. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -86,19 +87,9 @@ void rigi_store_run_free(struct rigi_store_run *run)
 
 /* ---- values ---- */
 
-/* The real as record.json holds it. */
-static struct rigi_sql_value real(double v)
-{
-	char buf[40];
-	if (!isfinite(v))
-		return RIGI_SQL_D(NAN);
-	snprintf(buf, sizeof(buf), "%.15g", v);
-	return RIGI_SQL_D(strtod(buf, NULL));
-}
-
 #define I(v) RIGI_SQL_I((int64_t)(v))
 #define S(v) RIGI_SQL_S(v)
-#define D(v) real(v)
+#define D(v) RIGI_SQL_D(v)
 
 static int read_key(const struct rigi_sql_row *row, void *user)
 {
@@ -168,6 +159,32 @@ static size_t mkey_hash(const char *k)
 	return h % RIGI_STORE_MEASURAND_CACHE;
 }
 
+/* "step\x1fname\x1funit\x1fJ\x1f<bits of low>\x1f<bits of high>": a
+ * measurement's measurand as text, built without printf (a run has a
+ * hundred of them). */
+static void measurand_text(char out[256], const char *step, const struct rig_measurement *m,
+			   double low, double high)
+{
+	static const char hex[] = "0123456789abcdef";
+	const double limits[2] = {isfinite(low) ? low : NAN, isfinite(high) ? high : NAN};
+	size_t n = 0;
+	const char *parts[3] = {step, m->name, m->unit};
+	for (int p = 0; p < 3; p++) {
+		for (const char *c = parts[p]; *c && n < 200; c++)
+			out[n++] = *c;
+		out[n++] = 0x1f;
+	}
+	out[n++] = m->judged ? 'J' : 'R';
+	for (int l = 0; l < 2; l++) {
+		uint64_t bits;
+		memcpy(&bits, &limits[l], sizeof(bits));
+		out[n++] = 0x1f;
+		for (int s = 60; s >= 0; s -= 4)
+			out[n++] = hex[(bits >> s) & 0xf];
+	}
+	out[n] = 0;
+}
+
 /* The measurand of a measurement: one step's measurement name with one
  * unit and one tolerance (docs/store.md "measurands"). */
 static int measurand_key(struct rig_store *s, const char *step, const struct rig_measurement *m,
@@ -176,8 +193,7 @@ static int measurand_key(struct rig_store *s, const char *step, const struct rig
 	char mkey[256];
 	struct rigi_sql_value low = D(m->judged ? m->limit.low : NAN);
 	struct rigi_sql_value high = D(m->judged ? m->limit.high : NAN);
-	snprintf(mkey, sizeof(mkey), "%s\x1f%s\x1f%s\x1f%d\x1f%.15g\x1f%.15g", step, m->name, m->unit,
-		 m->judged, low.d, high.d);
+	measurand_text(mkey, step, m, low.d, high.d);
 	struct rigi_measurand_slot *slot = &s->measurands[mkey_hash(mkey)];
 	if (slot->mkey && !strcmp(slot->mkey, mkey)) {
 		*key = slot->key;

@@ -1,8 +1,9 @@
 /* Statistics from the results store (docs/store.md "Statistics"): the
  * selected runs' yield, and for each judged measurand its series in start
  * order, capability and control chart (rig/spc.h). The series are read in
- * one pass over the covering index measurements_series, so that a line's
- * 100,000 runs take seconds, not minutes. Also the station drift check
+ * one pass over the covering index measurements_series (in start order)
+ * and dealt into one array per measurand, so that a line's 100,000 runs
+ * take seconds, not minutes. Also the station drift check
  * `rig run` makes at start. */
 #include <math.h>
 #include <stdio.h>
@@ -93,7 +94,8 @@ struct series_rows {
 	int64_t *measurand_keys;     /* of st->measurands[i] */
 	int64_t max_run_key;
 	int32_t *run_index;          /* run_key -> index into run_ids, or -1 */
-	size_t current;              /* the measurand being filled */
+	int64_t max_measurand_key;
+	int32_t *measurand_index;    /* measurand_key -> index into measurands, or -1 */
 	size_t cap;
 	int ret;
 };
@@ -128,15 +130,23 @@ static int measurand_row(const struct rigi_sql_row *row, void *user)
 
 static struct rig_store_measurand *find_measurand(struct series_rows *sr, int64_t key)
 {
-	/* Rows come grouped by measurand: the current one almost always. */
-	if (sr->current < sr->st->n_measurands && sr->measurand_keys[sr->current] == key)
-		return &sr->st->measurands[sr->current];
+	if (key < 0 || key > sr->max_measurand_key || sr->measurand_index[key] < 0)
+		return NULL;  /* not judged */
+	return &sr->st->measurands[sr->measurand_index[key]];
+}
+
+static int index_measurands(struct series_rows *sr)
+{
 	for (size_t i = 0; i < sr->st->n_measurands; i++)
-		if (sr->measurand_keys[i] == key) {
-			sr->current = i;
-			return &sr->st->measurands[i];
-		}
-	return NULL;
+		if (sr->measurand_keys[i] > sr->max_measurand_key)
+			sr->max_measurand_key = sr->measurand_keys[i];
+	size_t n = (size_t)sr->max_measurand_key + 1;
+	if (!(sr->measurand_index = malloc(n * sizeof(*sr->measurand_index))))
+		return rigi_fail(RIG_ERR_NOMEM, "results store: statistics");
+	memset(sr->measurand_index, 0xff, n * sizeof(*sr->measurand_index));
+	for (size_t i = 0; i < sr->st->n_measurands; i++)
+		sr->measurand_index[sr->measurand_keys[i]] = (int32_t)i;
+	return 0;
 }
 
 static int add_point(struct rig_store_measurand *m, size_t run, double v, size_t *cap)
@@ -160,8 +170,7 @@ static int add_point(struct rig_store_measurand *m, size_t run, double v, size_t
 
 struct series_cursor {
 	struct series_rows *sr;
-	struct rig_store_measurand *m;
-	size_t cap;                  /* of m's arrays */
+	size_t *caps;                /* of each measurand's arrays */
 };
 
 static int series_row(const struct rigi_sql_row *row, void *user)
@@ -174,16 +183,12 @@ static int series_row(const struct rigi_sql_row *row, void *user)
 	struct rig_store_measurand *m = find_measurand(c->sr, mk);
 	if (!m)
 		return 0;
-	if (m != c->m) {
-		c->m = m;
-		c->cap = m->n;  /* arrays exactly full: the next point grows them */
-	}
-	return add_point(m, (size_t)c->sr->run_index[rk], v, &c->cap);
+	return add_point(m, (size_t)c->sr->run_index[rk], v, &c->caps[m - c->sr->st->measurands]);
 }
 
 static int read_series(struct rig_store *s, struct run_rows *rr, struct series_rows *sr)
 {
-	struct series_cursor c = {sr, NULL, 0};
+	struct series_cursor c = {sr, NULL};
 	int ret;
 	for (size_t i = 0; i < rr->st->n_runs; i++)
 		if (rr->keys[i] > sr->max_run_key)
@@ -198,13 +203,16 @@ static int read_series(struct rig_store *s, struct run_rows *rr, struct series_r
 			      "SELECT measurand_key, step_name, name, quantity, unit, low, high"
 			      " FROM measurands WHERE judged = 1",
 			      NULL, 0, measurand_row, sr);
+	if (ret == 0)
+		ret = index_measurands(sr);
+	if (ret == 0 && !(c.caps = calloc(sr->st->n_measurands + 1, sizeof(*c.caps))))
+		ret = rigi_fail(RIG_ERR_NOMEM, "results store: statistics");
 	if (ret == 0 && rr->st->n_runs)
-		ret = rigi_store_exec(
-			s,
-			"SELECT measurand_key, run_key, value FROM measurements WHERE measurand_key"
-			" IN (SELECT measurand_key FROM measurands WHERE judged = 1) AND value IS NOT"
-			" NULL ORDER BY measurand_key, started_ms, run_key",
-			NULL, 0, series_row, &c);
+		ret = rigi_store_exec(s,
+				      "SELECT measurand_key, run_key, value FROM measurements"
+				      " WHERE value IS NOT NULL ORDER BY started_ms, run_key",
+				      NULL, 0, series_row, &c);
+	free(c.caps);
 	return ret;
 }
 
@@ -268,7 +276,7 @@ int rig_store_stats(struct rig_store *s, const struct rig_store_filter *f,
 {
 	struct rig_store_stats *st = calloc(1, sizeof(*st));
 	struct run_rows rr = {st, NULL, NULL, NULL, 0};
-	struct series_rows sr = {st, NULL, 0, NULL, 0, 0, 0};
+	struct series_rows sr = {.st = st};
 	int ret;
 	if (!st)
 		return rigi_fail(RIG_ERR_NOMEM, "results store: statistics");
@@ -283,6 +291,7 @@ int rig_store_stats(struct rig_store *s, const struct rig_store_filter *f,
 	free(rr.serials);
 	free(rr.keys);
 	free(sr.measurand_keys);
+	free(sr.measurand_index);
 	free(sr.run_index);
 	if (ret < 0) {
 		rig_store_stats_free(st);
