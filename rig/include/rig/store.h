@@ -166,6 +166,13 @@ void rig_store_stats_free(struct rig_store_stats *st);
  *  @p points, every point (run id and value) too. */
 int rig_store_stats_to_json(const struct rig_store_stats *st, int points, char **out);
 
+/** Write a line dashboard of @p st to @p path (one self-contained HTML
+ *  page: counts and yield, and per measurand its capability and its
+ *  individuals and moving-range charts with the Nelson-rule points marked;
+ *  docs/store.md "Dashboard"), atomically. @p title names the selection. */
+int rig_store_dashboard_write(const struct rig_store_stats *st, const char *title,
+			      const char *path);
+
 /* Station drift (docs/store.md): the window of a station's latest runs the
  * check charts, and what counts as an alarm. */
 #define RIG_STORE_DRIFT_RUNS 25
