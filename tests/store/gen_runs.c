@@ -6,7 +6,9 @@
  * are records built with the public API and stored with rig_store_put, so
  * they take the same path as a station's runs.
  * Usage: gen_runs --store LOCATION --runs N [--stations S] [--seed X]
- *                 [--measurements M] [--drift STATION] [--time]
+ *                 [--measurements M] [--reported R] [--drift STATION] [--time]
+ * M judged measurements in as_left and R reported-only ones in a sweep
+ * step; the calibration suite's runs have about 62 and 55.
  * --time prints "stored N runs in T s (R runs/s)". */
 #include <getopt.h>
 #include <math.h>
@@ -18,7 +20,7 @@
 #include <rig/store.h>
 
 struct gen {
-	unsigned long runs, stations, measurements;
+	unsigned long runs, stations, measurements, reported;
 	unsigned long seed;
 	long drift_station;
 	const char *store;
@@ -52,6 +54,29 @@ static void add_measurement(struct rig_record_step *st, struct rig_pcg32 *rng, u
 	rig_record_step_add(st, &m);
 }
 
+/* A sweep step of reported-only measurements (no limit), as the
+ * calibration suite's depth and rate sweeps. */
+static int add_sweep(struct rig_record *rec, struct rig_pcg32 *rng, unsigned long n)
+{
+	struct rig_record_step *st;
+	int ret = rig_record_step_begin(rec, "depth_sweep", "depth_sweep", &st);
+	for (unsigned long i = 0; i < n && ret == 0; i++) {
+		struct rig_measurement m;
+		char name[64];
+		double sp = 200 + 40.0 * (double)i;
+		snprintf(name, sizeof(name), "protrusion@%.0fum", sp);
+		rig_measurement_init(&m, name, "protrusion", "um", sp);
+		m.value = sp * 1.1 + 5 * rig_pcg32_normal(rng);
+		m.u_expanded = 1.5;
+		m.n = 48;
+		rig_measurement_judge(&m, NULL);
+		ret = rig_record_step_add(st, &m);
+	}
+	if (ret == 0)
+		rig_record_step_end(st, RIG_OUTCOME_PASS, NULL);
+	return ret;
+}
+
 static struct rig_record *make_run(const struct gen *g, struct rig_pcg32 *rng, unsigned long i,
 				   int64_t t0)
 {
@@ -80,6 +105,10 @@ static struct rig_record *make_run(const struct gen *g, struct rig_pcg32 *rng, u
 	for (unsigned m = 0; m < g->measurements; m++)
 		add_measurement(st, rng, m, drift);
 	st->started_ms = rec->started_ms;
+	if (g->reported && add_sweep(rec, rng, g->reported) < 0) {
+		rig_record_free(rec);
+		return NULL;
+	}
 	enum rig_outcome o = rig_measurements_outcome(st->measurements, st->n_measurements);
 	/* Station faults and FAILs, at fixed odds, whatever the values said. */
 	if (u < 0.03)
@@ -102,9 +131,10 @@ static int parse(int argc, char **argv, struct gen *g)
 		{"store", required_argument, 0, 's'}, {"runs", required_argument, 0, 'n'},
 		{"stations", required_argument, 0, 'S'}, {"seed", required_argument, 0, 'x'},
 		{"measurements", required_argument, 0, 'm'}, {"drift", required_argument, 0, 'd'},
-		{"time", no_argument, 0, 't'}, {0, 0, 0, 0}};
+		{"reported", required_argument, 0, 'r'}, {"time", no_argument, 0, 't'},
+		{0, 0, 0, 0}};
 	int c;
-	*g = (struct gen){.runs = 100, .stations = 4, .measurements = 12, .seed = 1,
+	*g = (struct gen){.runs = 100, .stations = 4, .measurements = 12, .reported = 0, .seed = 1,
 			  .drift_station = -1};
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -113,6 +143,7 @@ static int parse(int argc, char **argv, struct gen *g)
 		case 'S': g->stations = strtoul(optarg, NULL, 10); break;
 		case 'x': g->seed = strtoul(optarg, NULL, 10); break;
 		case 'm': g->measurements = strtoul(optarg, NULL, 10); break;
+		case 'r': g->reported = strtoul(optarg, NULL, 10); break;
 		case 'd': g->drift_station = strtol(optarg, NULL, 10); break;
 		case 't': g->time = 1; break;
 		default: return -1;
@@ -128,7 +159,7 @@ int main(int argc, char **argv)
 	struct rig_pcg32 rng;
 	if (parse(argc, argv, &g) < 0) {
 		fprintf(stderr, "usage: gen_runs --store LOCATION --runs N [--stations S] [--seed X]"
-				" [--measurements M] [--drift STATION] [--time]\n");
+				" [--measurements M] [--reported R] [--drift STATION] [--time]\n");
 		return 2;
 	}
 	if (rig_store_open(g.store, &s) < 0) {

@@ -218,12 +218,13 @@ static int measurand_key(struct rig_store *s, const char *step, const struct rig
 #define M_COLS 25
 
 static int put_measurement(struct rig_store *s, int64_t key, size_t si, int64_t started,
-			   const struct rig_record_step *st, size_t mi)
+			   const struct rig_record_step *st, size_t mi, int64_t *measurand)
 {
 	const struct rig_measurement *m = &st->measurements[mi];
 	const struct rig_limit *l = &m->limit;
 	int64_t mk = 0;
 	int ret = measurand_key(s, st->name, m, &mk);
+	*measurand = mk;
 	if (ret < 0)
 		return ret;
 	const struct rigi_sql_value p[M_COLS] = {
@@ -284,16 +285,57 @@ static int put_attachment(struct rig_store *s, int64_t key, const struct rigi_st
 			       p, 4, NULL, NULL);
 }
 
+/* run_series.points: per judged measurement with a value, its measurand
+ * key (int64) and value (IEEE double), both little-endian. */
+struct points {
+	uint8_t *bytes;
+	size_t len, cap;
+};
+
+static int add_series_point(struct points *p, int64_t measurand, double value)
+{
+	if (p->len + 16 > p->cap) {
+		size_t nc = p->cap ? p->cap * 2 : 1024;
+		uint8_t *b = realloc(p->bytes, nc);
+		if (!b)
+			return rigi_fail(RIG_ERR_NOMEM, "results store: a run's series");
+		p->bytes = b;
+		p->cap = nc;
+	}
+	uint64_t bits;
+	memcpy(&bits, &value, sizeof(bits));
+	rigi_put_u64le(p->bytes + p->len, (uint64_t)measurand);
+	rigi_put_u64le(p->bytes + p->len + 8, bits);
+	p->len += 16;
+	return 0;
+}
+
+static int put_series(struct rig_store *s, int64_t key, int64_t started, const struct points *p)
+{
+	const struct rigi_sql_value v[] = {I(key), I(started), RIGI_SQL_B(p->bytes, p->len)};
+	return rigi_store_exec(s,
+			       "INSERT INTO run_series (run_key, started_ms, points) VALUES ($1, $2, $3)",
+			       v, 3, NULL, NULL);
+}
+
 static int put_children(struct rig_store *s, const struct rigi_store_run *run, int64_t key)
 {
 	const struct rig_record *r = run->rec;
+	struct points pts = {0};
 	int ret = 0;
 	for (size_t i = 0; i < r->n_steps && ret == 0; i++) {
 		const struct rig_record_step *st = r->steps[i];
 		ret = put_step(s, key, i, st);
-		for (size_t m = 0; m < st->n_measurements && ret == 0; m++)
-			ret = put_measurement(s, key, i, r->started_ms, st, m);
+		for (size_t m = 0; m < st->n_measurements && ret == 0; m++) {
+			int64_t mk = -1;
+			ret = put_measurement(s, key, i, r->started_ms, st, m, &mk);
+			if (ret == 0 && st->measurements[m].judged && isfinite(st->measurements[m].value))
+				ret = add_series_point(&pts, mk, st->measurements[m].value);
+		}
 	}
+	if (ret == 0)
+		ret = put_series(s, key, r->started_ms, &pts);
+	free(pts.bytes);
 	if (ret == 0 && r->has_table)
 		ret = put_table(s, key, "written", &r->table);
 	if (ret == 0 && r->unit.has_previous_table)

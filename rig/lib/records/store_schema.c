@@ -64,11 +64,13 @@ static const char *const schema_v1[] = {
 	" guard TEXT NOT NULL, guard_factor {REAL}, accept_low {REAL}, accept_high {REAL},"
 	" outcome TEXT NOT NULL, reason TEXT NOT NULL,"
 	" PRIMARY KEY (run_key, step_index, m_index))",
-	/* In start order, so that a run's rows land on the index's last pages
-	 * (one per measurand would dirty a hundred pages a run); statistics
-	 * read it whole and sort the points into series. */
-	"CREATE INDEX measurements_series ON measurements"
-	" (started_ms, run_key, measurand_key, value)",
+	/* The judged values of a run in one row, for statistics: a line's
+	 * 100,000 runs are 100,000 rows to read, not six million (points:
+	 * docs/store.md "run_series"). Derived from measurements. */
+	"CREATE TABLE run_series ("
+	" run_key {INT} PRIMARY KEY REFERENCES runs (run_key) ON DELETE CASCADE,"
+	" started_ms {INT} NOT NULL, points {BLOB} NOT NULL)",
+	"CREATE INDEX run_series_started ON run_series (started_ms, run_key)",
 	"CREATE TABLE tables ("
 	" run_key {INT} NOT NULL REFERENCES runs (run_key) ON DELETE CASCADE,"
 	" role TEXT NOT NULL, slot {INT} NOT NULL, bytes {BLOB} NOT NULL,"

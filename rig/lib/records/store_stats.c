@@ -1,9 +1,9 @@
 /* Statistics from the results store (docs/store.md "Statistics"): the
  * selected runs' yield, and for each judged measurand its series in start
  * order, capability and control chart (rig/spc.h). The series are read in
- * one pass over the covering index measurements_series (in start order)
- * and dealt into one array per measurand, so that a line's 100,000 runs
- * take seconds, not minutes. Also the station drift check
+ * one pass over run_series (a run's judged values in one row, in start
+ * order) and dealt into one array per measurand, so that a line's 100,000
+ * runs take a second or two, not minutes. Also the station drift check
  * `rig run` makes at start. */
 #include <math.h>
 #include <stdio.h>
@@ -149,10 +149,14 @@ static int index_measurands(struct series_rows *sr)
 	return 0;
 }
 
-static int add_point(struct rig_store_measurand *m, size_t run, double v, size_t *cap)
+static int add_point(struct rig_store_measurand *m, size_t run, double v, size_t *cap,
+		     size_t n_runs)
 {
 	if (m->n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 256;
+		/* A measurand has at most one point a run: room for all of them at
+		 * once costs address space only (pages are touched as they fill),
+		 * where doubling would copy a 100,000-point series again and again. */
+		size_t nc = *cap ? *cap * 2 : n_runs;
 		void *a = realloc(m->values, nc * sizeof(*m->values));
 		if (a)
 			m->values = a;
@@ -173,17 +177,30 @@ struct series_cursor {
 	size_t *caps;                /* of each measurand's arrays */
 };
 
+/* One run's points (run_series.points, docs/store.md). */
 static int series_row(const struct rigi_sql_row *row, void *user)
 {
 	struct series_cursor *c = user;
-	int64_t mk = rigi_row_int(row, 0), rk = rigi_row_int(row, 1);
-	double v = rigi_row_real(row, 2);
-	if (rk < 0 || rk > c->sr->max_run_key || c->sr->run_index[rk] < 0 || !isfinite(v))
+	struct series_rows *sr = c->sr;
+	int64_t rk = rigi_row_int(row, 0);
+	const uint8_t *p;
+	size_t len = row->be->col_blob(row, 1, (const void **)&p);
+	if (rk < 0 || rk > sr->max_run_key || sr->run_index[rk] < 0)
 		return 0;
-	struct rig_store_measurand *m = find_measurand(c->sr, mk);
-	if (!m)
-		return 0;
-	return add_point(m, (size_t)c->sr->run_index[rk], v, &c->caps[m - c->sr->st->measurands]);
+	for (size_t off = 0; off + 16 <= len; off += 16) {
+		uint64_t bits = rigi_get_u64le(p + off + 8);
+		double v;
+		memcpy(&v, &bits, sizeof(v));
+		struct rig_store_measurand *m = find_measurand(sr, (int64_t)rigi_get_u64le(p + off));
+		int ret;
+		if (!m || !isfinite(v))
+			continue;
+		ret = add_point(m, (size_t)sr->run_index[rk], v, &c->caps[m - sr->st->measurands],
+				sr->st->n_runs);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 static int read_series(struct rig_store *s, struct run_rows *rr, struct series_rows *sr)
@@ -209,8 +226,8 @@ static int read_series(struct rig_store *s, struct run_rows *rr, struct series_r
 		ret = rigi_fail(RIG_ERR_NOMEM, "results store: statistics");
 	if (ret == 0 && rr->st->n_runs)
 		ret = rigi_store_exec(s,
-				      "SELECT measurand_key, run_key, value FROM measurements"
-				      " WHERE value IS NOT NULL ORDER BY started_ms, run_key",
+				      "SELECT run_key, points FROM run_series"
+				      " ORDER BY started_ms, run_key",
 				      NULL, 0, series_row, &c);
 	free(c.caps);
 	return ret;
