@@ -6,7 +6,8 @@
  * are records built with the public API and stored with rig_store_put, so
  * they take the same path as a station's runs.
  * Usage: gen_runs --store LOCATION --runs N [--stations S] [--seed X]
- *                 [--measurements M] [--reported R] [--drift STATION] [--time]
+ *                 [--measurements M] [--reported R] [--drift STATION]
+ *                 [--drift-step X] [--time]
  * M judged measurements in as_left and R reported-only ones in a sweep
  * step; the calibration suite's runs have about 62 and 55.
  * --time prints "stored N runs in T s (R runs/s)". */
@@ -23,6 +24,7 @@ struct gen {
 	unsigned long runs, stations, measurements, reported;
 	unsigned long seed;
 	long drift_station;
+	double drift_step;       /* added to the drifting measurand per run of its station */
 	const char *store;
 	int time;
 };
@@ -86,7 +88,8 @@ static struct rig_record *make_run(const struct gen *g, struct rig_pcg32 *rng, u
 	/* About one unit in ten comes back for a second run. */
 	unsigned long unit = rig_pcg32_uniform(rng) < 0.1 && i > 0 ? i - 1 : i;
 	double u = rig_pcg32_uniform(rng);
-	double drift = (long)station == g->drift_station ? 0.05 * (double)(i / g->stations) : 0;
+	double drift = (long)station == g->drift_station ? g->drift_step * (double)(i / g->stations)
+							      : 0;
 	if (rig_record_new(&rec) < 0)
 		return NULL;
 	rec->started_ms = t0 + (int64_t)i * 1000;
@@ -132,10 +135,11 @@ static int parse(int argc, char **argv, struct gen *g)
 		{"stations", required_argument, 0, 'S'}, {"seed", required_argument, 0, 'x'},
 		{"measurements", required_argument, 0, 'm'}, {"drift", required_argument, 0, 'd'},
 		{"reported", required_argument, 0, 'r'}, {"time", no_argument, 0, 't'},
+		{"drift-step", required_argument, 0, 'D'},
 		{0, 0, 0, 0}};
 	int c;
 	*g = (struct gen){.runs = 100, .stations = 4, .measurements = 12, .reported = 0, .seed = 1,
-			  .drift_station = -1};
+			  .drift_station = -1, .drift_step = 0.05};
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': g->store = optarg; break;
@@ -143,6 +147,7 @@ static int parse(int argc, char **argv, struct gen *g)
 		case 'S': g->stations = strtoul(optarg, NULL, 10); break;
 		case 'x': g->seed = strtoul(optarg, NULL, 10); break;
 		case 'm': g->measurements = strtoul(optarg, NULL, 10); break;
+		case 'D': g->drift_step = strtod(optarg, NULL); break;
 		case 'r': g->reported = strtoul(optarg, NULL, 10); break;
 		case 'd': g->drift_station = strtol(optarg, NULL, 10); break;
 		case 't': g->time = 1; break;

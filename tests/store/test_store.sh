@@ -61,6 +61,24 @@ python3 "$SRC/tests/store/check_stats.py" gen.jsonl stats.json && ok "stats = Py
 "$RIG" results stats --store gen.db --station GEN-02 | grep -q "rule" \
   && ok "the drifting station breaks Nelson rules" || fail "no rule on the drifting station"
 
+# ---- drift: rig run warns at start, and the record says so ----
+mkdir drift && cd drift
+sed 's/^  id: SIM-01/  id: GEN-00/' "$SRC/fixtures/sim.yaml" >station.yaml
+mkdir reports
+"$GEN" --store reports/results.db --runs 30 --stations 1 --drift 0 --drift-step 5 --seed 3 \
+  || fail "gen_runs for drift"
+"$RIG" demo --lockstep --units 1 --fixture station.yaml \
+  --suite "$SRC/fixtures/suites/calibrate.yaml" >demo.out 2>demo.err || fail "drift demo"
+grep -q "warning: station drift: as_left protrusion@" demo.err && ok "the run warned of the station's drift" \
+  || fail "no drift warning: $(grep -i drift demo.err | head -2)"
+python3 - <<'EOF2' && ok "the record keeps the drift warning" || fail "record has no warnings"
+import json, glob
+rec = json.load(open(glob.glob("reports/MN1-*/*/record.json")[0]))
+assert any(w.startswith("station drift:") for w in rec["warnings"]), rec.get("warnings")
+EOF2
+"$RIG" records verify reports/MN1-*/* >verify.out || fail "a record with warnings verifies: $(cat verify.out)"
+cd ..
+
 # ---- refusals ----
 echo "not a database" >junk.db
 "$RIG" results list --store junk.db >/dev/null 2>err.txt
