@@ -206,6 +206,26 @@ double rigi_num_fdist_q(double f, double nu1, double nu2)
 	return gsl_cdf_fdist_Q(f, nu1, nu2);
 }
 
+/* ---- quantiles of distributions ---- */
+
+double rigi_num_normal_pinv(double p)
+{
+	num_init();
+	return gsl_cdf_ugaussian_Pinv(p);
+}
+
+double rigi_num_tdist_pinv(double p, double nu)
+{
+	num_init();
+	return gsl_cdf_tdist_Pinv(p, nu);
+}
+
+double rigi_num_chisq_pinv(double p, double nu)
+{
+	num_init();
+	return gsl_cdf_chisq_Pinv(p, nu);
+}
+
 /* ---- monotone interpolation ---- */
 
 struct rigi_num_interp {

@@ -1,9 +1,10 @@
 /* Private API of the calibration layer's numerics. numeric.c is the only
  * file of needle-rig that calls GSL: it wraps sorting and descriptive
- * statistics, linear least squares (SVD), the F distribution, monotone
- * (Steffen) interpolation and bracketed root finding, and converts GSL
- * status codes to enum rig_err with a detail. The rest of the layer (stats.c,
- * fit.c, model.c, invert.c) works on plain arrays through these functions. */
+ * statistics, linear least squares (SVD), the F distribution, quantiles of
+ * the normal, t and chi-square distributions, monotone (Steffen)
+ * interpolation and bracketed root finding, and converts GSL status codes
+ * to enum rig_err with a detail. The rest of the layer (stats.c, fit.c,
+ * model.c, invert.c, spc.c) works on plain arrays through these functions. */
 #ifndef RIGI_CAL_NUMERIC_H
 #define RIGI_CAL_NUMERIC_H
 
@@ -63,6 +64,20 @@ void rigi_num_lsq_cov_unit(const struct rigi_num_lsq *l, double *cov);
 
 /** Upper tail Q(F; nu1, nu2) of the F distribution (a p-value). */
 double rigi_num_fdist_q(double f, double nu1, double nu2);
+
+/* ---- quantiles of distributions (spc.c) ---- */
+
+/** Lower-tail quantile of the standard normal distribution: z with
+ *  Phi(z) = @p p, 0 < p < 1. */
+double rigi_num_normal_pinv(double p);
+
+/** Lower-tail quantile of Student's t distribution with @p nu > 0 degrees
+ *  of freedom. */
+double rigi_num_tdist_pinv(double p, double nu);
+
+/** Lower-tail quantile of the chi-square distribution with @p nu > 0
+ *  degrees of freedom. */
+double rigi_num_chisq_pinv(double p, double nu);
 
 /* ---- monotone interpolation (model.c) ---- */
 
