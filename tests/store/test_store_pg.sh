@@ -37,9 +37,20 @@ for s in $(seq 1 $STATIONS); do
       --suite "$SRC/fixtures/suites/calibrate.yaml" --store "$URL" >demo.out 2>demo.err
     echo $? >demo.rc ) &
 done
-sleep 2
+# Down before any run ends, back once every station has stored a run (so
+# every station's first push meets the outage), while the rest still run.
+sleep 0.5
 bash "$CLUSTER" pause "$W/pg" >/dev/null && ok "server down while the stations run"
-sleep 3
+stored_everywhere() {
+  local s n
+  for s in $(seq 1 $STATIONS); do
+    n=$(sqlite3 "$W/st$s/reports/results.db" 'select count(*) from runs' 2>/dev/null || echo 0)
+    [ "${n:-0}" -ge 1 ] || return 1
+  done
+}
+for _ in $(seq 1 600); do stored_everywhere && break; sleep 0.2; done
+stored_everywhere || fail "not every station stored a run within 120 s"
+sleep 0.5
 bash "$CLUSTER" resume "$W/pg" >/dev/null && ok "server back"
 wait
 

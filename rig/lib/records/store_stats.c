@@ -284,7 +284,8 @@ static int analyse(struct rig_store_stats *st)
 	st->n_measurands = kept;
 	/* In byte order here, not the server's collation: the same list from
 	 * SQLite and from PostgreSQL. */
-	qsort(st->measurands, st->n_measurands, sizeof(*st->measurands), measurand_cmp);
+	if (st->n_measurands)
+		qsort(st->measurands, st->n_measurands, sizeof(*st->measurands), measurand_cmp);
 	return ret;
 }
 
