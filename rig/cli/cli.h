@@ -73,5 +73,6 @@ int cli_run_store_open(struct cli_run_store *cs, const char *reports, const char
 void cli_run_store_close(struct cli_run_store *cs);
 
 int cmd_results(int argc, char **argv);
+struct rig_store_filter; int cli_results_report(struct rig_store *s, const struct rig_store_filter *f, const char *out_path, const char *title); /* cmd_results_report.c */
 
 #endif

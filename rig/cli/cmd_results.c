@@ -22,6 +22,7 @@ static void results_usage(FILE *out)
 		"       rig results show   RUN_ID [--json]\n"
 		"       rig results export [FILTER]\n"
 		"       rig results stats  [FILTER] [--json] [--points]\n"
+		"       rig results report --html FILE [FILTER]\n"
 		"       rig results import DIR... [--line URL]\n"
 		"       rig results push   --line URL [--quiet]\n\n"
 		"Every command reads --store LOCATION: the station's SQLite file (default\n"
@@ -35,6 +36,8 @@ static void results_usage(FILE *out)
 		"stats   counts per outcome, first-pass yield, retest rate, and per judged\n"
 		"        measurand mean, sigma, Cp/Cpk, Pp/Ppk with 95 %% intervals and an\n"
 		"        individuals chart with Nelson rules 1-4 (which runs broke which rule)\n"
+		"report  the same as one self-contained HTML page (--html FILE) with the\n"
+		"        individuals and moving-range chart of every measurand\n"
 		"import  store the records under each DIR (a reports folder, a serial's or a\n"
 		"        run's); with --line, queue them for the line server and push\n"
 		"push    send the runs waiting in the station's outbox to the line server\n\n"
@@ -45,6 +48,7 @@ static void results_usage(FILE *out)
 struct results_args {
 	const char *store;
 	const char *line;
+	const char *html;
 	struct rig_store_filter filter;
 	int json, csv, points, quiet;
 };
@@ -62,6 +66,7 @@ static int parse_option(int c, struct results_args *a)
 	switch (c) {
 	case 'S': a->store = optarg; return 0;
 	case 'L': a->line = optarg; return 0;
+	case 'H': a->html = optarg; return 0;
 	case 's': a->filter.serial = optarg; return 0;
 	case 't': a->filter.station = optarg; return 0;
 	case 'u': a->filter.suite = optarg; return 0;
@@ -100,6 +105,7 @@ static int parse_args(int argc, char **argv, struct results_args *a)
 		{"limit", required_argument, 0, 'n'},  {"json", no_argument, 0, 'j'},
 		{"csv", no_argument, 0, 'c'},          {"points", no_argument, 0, 'p'},
 		{"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
+		{"html", required_argument, 0, 'H'},
 		{0, 0, 0, 0}};
 	int c;
 	memset(a, 0, sizeof(*a));
@@ -336,16 +342,19 @@ static int dispatch(struct rig_store *s, const char *cmd, int argc, char **argv,
 		return results_show(s, argv[0], a);
 	if (!strcmp(cmd, "import"))
 		return results_import(s, argc, argv, a);
+	if (!strcmp(cmd, "report"))
+		return cli_results_report(s, &a->filter, a->html, a->store);
 	return push(s, a);
 }
 
 static int operands_ok(const char *cmd, int n, const struct results_args *a)
 {
-	static const char *const known[] = {"list", "show", "export", "stats", "import", "push"};
+	static const char *const known[] = {"list", "show", "export", "stats", "import", "push",
+					    "report"};
 	size_t i = 0;
-	while (i < 6 && strcmp(cmd, known[i]))
+	while (i < 7 && strcmp(cmd, known[i]))
 		i++;
-	if (i == 6)
+	if (i == 7)
 		return fprintf(stderr, "rig results: unknown command '%s'\n", cmd), 0;
 	if (!strcmp(cmd, "show") && n != 1)
 		return fprintf(stderr, "rig results show: one RUN_ID\n"), 0;
@@ -353,6 +362,8 @@ static int operands_ok(const char *cmd, int n, const struct results_args *a)
 		return fprintf(stderr, "rig results import: at least one folder\n"), 0;
 	if (!strcmp(cmd, "push") && !a->line)
 		return fprintf(stderr, "rig results push: --line URL is required\n"), 0;
+	if (!strcmp(cmd, "report") && !a->html)
+		return fprintf(stderr, "rig results report: --html FILE is required\n"), 0;
 	if (strcmp(cmd, "show") && strcmp(cmd, "import") && n != 0)
 		return fprintf(stderr, "rig results %s: no operands\n", cmd), 0;
 	return 1;

@@ -664,8 +664,29 @@ static void draw_marker(cairo_t *cr, const struct rigi_series *s, double x, doub
 	}
 }
 
+/* All the markers of @p s as one path, filled (or stroked, for the line
+ * markers) once: the SVG holds one element, not one per point. */
+static void draw_points_merged(cairo_t *cr, const struct frame *f, const struct rigi_series *s)
+{
+	double size = s->width > 0 ? s->width : 5;
+	for (size_t i = 0; i < s->n; i++)
+		if (isfinite(s->x[i]) && isfinite(s->y[i]))
+			marker_path(cr, s->marker, map_x(f, s->x[i]), map_y(f, s->y[i]), size);
+	set_color(cr, &s->color);
+	if (marker_is_line(s->marker)) {
+		cairo_set_line_width(cr, size / 4 > 1 ? size / 4 : 1);
+		cairo_stroke(cr);
+	} else {
+		cairo_fill(cr);
+	}
+}
+
 static void draw_points(struct rigi_canvas *c, const struct frame *f, const struct rigi_series *s)
 {
+	if (s->merged && !s->dy && !s->hollow) {
+		draw_points_merged(c->cr, f, s);
+		return;
+	}
 	cairo_t *cr = c->cr;
 	double size = s->width > 0 ? s->width : 5;
 	for (size_t i = 0; s->dy && i < s->n; i++) {

@@ -125,6 +125,10 @@ struct rigi_series {
 	enum rigi_marker marker;
 	int hollow;              /* POINTS: outlined markers */
 	int dashed;              /* LINE */
+	/* POINTS without error bars or hollow markers: every marker in one
+	 * path, filled or stroked once, so that a long series makes one SVG
+	 * element instead of one per point (the dashboard's charts). */
+	int merged;
 };
 
 /** A POINTS series of @p marker of @p size, and a LINE series of @p width
