@@ -15,9 +15,9 @@
 # Usage: test_dashboard.sh PATH/TO/rig PATH/TO/gen_runs SOURCE_DIR
 # (KEEP=1 keeps the work folder and says where it is.)
 set -u
-rig=$1
-gen=$2
-src=$3
+rig=$(realpath "$1")
+gen=$(realpath "$2")
+src=$(realpath "$3")
 py=/usr/bin/python3
 work=$(mktemp -d /tmp/rigtest-dashboard-XXXXXX)
 cleanup() {
