@@ -483,10 +483,10 @@ static void event_lines_round_trip(void **state)
 		free(line);
 		free(again);
 	}
-	/* Every type but PROGRESS had its turn, the second measurement of the
-	 * list (not judged) too. */
+	/* Every type but PROGRESS and RECORD (never journaled) had its turn,
+	 * the second measurement of the list (not judged) too. */
 	for (int t = 0; t < RIG_EV_N_TYPES; t++)
-		if (t != RIG_EV_PROGRESS && !seen[t])
+		if (t != RIG_EV_PROGRESS && t != RIG_EV_RECORD && !seen[t])
 			fail_msg("event type %s not covered", rig_event_type_name((enum rig_event_type)t));
 	{
 		struct rig_event ev = {.type = RIG_EV_MEASUREMENT, .time_ms = T0};
