@@ -52,6 +52,33 @@ run=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline()
 "$RIG" results list --serial MN1-001001 --json | grep -c '"run_id"' | grep -qx 1 \
   && ok "list --serial filters" || fail "list --serial"
 
+# ---- a record of schema 1 (before the journal) imports too ----
+mkdir -p old/MN1-000777/20251001T080000.000Z-0a0b0c
+cat >old/MN1-000777/20251001T080000.000Z-0a0b0c/record.json <<'EOF2'
+{"schema": "needle-rig/run-record/1", "run_id": "20251001T080000.000Z-0a0b0c",
+ "suite": {"name": "calibrate", "version": "1.0"},
+ "station": {"id": "SIM-01", "nest": 1, "simulated": true, "seed": "42"},
+ "unit": {"serial": "MN1-000777", "model": "MN1", "hardware": "1.0", "firmware": "1.2.0"},
+ "operator": "Ann", "started": "2025-10-01T08:00:00.000Z", "ended": "2025-10-01T08:03:20.500Z",
+ "software": {"name": "needle-rig", "version": "0.1.0"},
+ "steps": [{"index": 0, "name": "as_left", "type": "as_left", "outcome": "PASS",
+   "reason": "all in tolerance", "started": "2025-10-01T08:01:00.000Z", "duration_s": 95.5,
+   "measurements": [{"name": "depth@1000", "quantity": "protrusion", "unit": "um",
+     "setpoint": 1000, "value": 1003.25, "error": 3.25, "U": 1.6, "k": 2, "n": 87,
+     "judged": true, "limit": {"low": 950, "high": 1050, "nominal": 1000, "unit": "um",
+     "guard": "guarded", "guard_factor": 1}, "acceptance": {"low": 951.6, "high": 1048.4},
+     "outcome": "PASS", "reason": "inside"}]}],
+ "table": null, "safe_state": {"confirmed": true, "detail": "motor off"},
+ "outcome": "PASS", "reason": "calibrated"}
+EOF2
+"$RIG" results import old --store old.db >/dev/null || fail "import of a schema 1 record"
+"$RIG" results export --store old.db | python3 -c '
+import json, sys
+e = json.loads(sys.stdin.readline())
+assert e["record_schema"] == 1 and e["record"]["run_id"] == "20251001T080000.000Z-0a0b0c", e
+assert e["record"]["steps"][0]["measurements"][0]["value"] == 1003.25
+' && ok "a schema 1 record is imported (record_schema 1)" || fail "schema 1 import"
+
 # ---- statistics against an independent computation ----
 "$GEN" --store gen.db --runs 3000 --stations 4 --seed 7 --drift 2 || fail "gen_runs"
 "$RIG" results stats --store gen.db --json >stats.json || fail "stats"
