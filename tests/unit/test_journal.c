@@ -1223,6 +1223,35 @@ static void recover_interrupted_commit(void **state)
 	paths_free(&p);
 }
 
+/* Killed inside the first write of its .open entry: only that write's
+ * temporary file is left, and it goes once its writer is gone. */
+static void recover_orphan_entry_temp(void **state)
+{
+	struct paths p;
+	struct rig_recover_stats st;
+	char dir[2 * RIGI_PATH_MAX], dead[3 * RIGI_PATH_MAX], live[3 * RIGI_PATH_MAX];
+	(void)state;
+	paths_init(&p, "orphan");
+	snprintf(dir, sizeof(dir), "%s/.open", p.reports);
+	assert_int_equal(rigi_mkdir_p(dir), 0);
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	assert_true(child > 0);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	snprintf(dead, sizeof(dead), "%s/.20261203T000000.000Z-aaaaaa.tmp-%ld-Ab12Cd", dir,
+		 (long)child);
+	spit(dead, "/x", 2);
+	snprintf(live, sizeof(live), "%s/.20261203T000000.000Z-bbbbbb.tmp-%ld-Ef34Gh", dir,
+		 (long)getpid());
+	spit(live, "/y", 2);
+	assert_int_equal(rig_records_recover(p.reports, p.cal, p.key, 0, NULL, NULL, &st), 0);
+	assert_false(exists(dead));
+	assert_true(exists(live));
+	assert_int_equal(st.temp_removed, 1);
+	assert_int_equal(st.recovered + st.failed, 0);
+}
+
 static void recover_aborted_run(void **state)
 {
 	struct paths p;
@@ -1577,6 +1606,7 @@ int main(void)
 		cmocka_unit_test(evidence_cycle),
 		cmocka_unit_test(recover_interrupted_commit),
 		cmocka_unit_test(recover_aborted_run),
+		cmocka_unit_test(recover_orphan_entry_temp),
 		cmocka_unit_test_teardown(recover_leaves_live_run, kill_held_child),
 		cmocka_unit_test(recover_run_with_torn_journal),
 		cmocka_unit_test(schema1_records_are_read),

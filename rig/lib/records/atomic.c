@@ -3,6 +3,7 @@
  * either the old one or the new one after a crash or power loss. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,16 @@ static int fill_temp(int fd, const void *data, size_t len, unsigned mode, const 
 	return ok ? 0 : -1;
 }
 
+int rigi_temp_writer_dead(const char *name)
+{
+	const char *t = strstr(name, ".tmp-");
+	char *end;
+	if (name[0] != '.' || !t)
+		return 0;
+	long pid = strtol(t + 5, &end, 10);
+	return pid > 0 && *end == '-' && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
 int rigi_atomic_write(const char *path, const void *data, size_t len)
 {
 	return rigi_atomic_write_mode(path, data, len, 0644);
@@ -149,13 +160,16 @@ int rigi_atomic_write_mode(const char *path, const void *data, size_t len, unsig
 		return rigi_fail(RIG_ERR_ARG, "rigi_atomic_write: path and data are required");
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	dir = rigi_dir_of(path);
-	size_t cap = strlen(path) + 16;
+	size_t cap = strlen(path) + 40;
 	tmp = malloc(cap);
 	if (!dir || !tmp) {
 		ret = rigi_fail(RIG_ERR_NOMEM, "write %s: out of memory", path);
 		goto out;
 	}
-	snprintf(tmp, cap, "%.*s.%s.tmp-XXXXXX", (int)(base - path), path, base);
+	/* The writer's pid in the name lets recovery tell a dead writer's
+	 * leftover from a live one's file about to be renamed. */
+	snprintf(tmp, cap, "%.*s.%s.tmp-%ld-XXXXXX", (int)(base - path), path, base,
+		 (long)getpid());
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
 		ret = rigi_sys_fail(errno, what, path);

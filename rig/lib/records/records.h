@@ -18,13 +18,18 @@
 int rigi_mkdir_p(const char *path);
 
 /** Replace the file @p path by @p len bytes of @p data atomically: write a
- *  temporary file ".<name>.tmp-XXXXXX" in the same directory, fsync it,
+ *  temporary file ".<name>.tmp-<pid>-XXXXXX" in the same directory, fsync it,
  *  rename it over @p path, fsync the directory. Readers see the old
  *  content or the new, never a mix. On a failure before the rename the
  *  temporary file is removed and @p path is untouched; a failure of the
  *  final directory fsync is reported (RIG_ERR_IO) although the new content
  *  is already in place. The file's mode is 0644. */
 int rigi_atomic_write(const char *path, const void *data, size_t len);
+
+/** 1 when @p name is a temporary file of rigi_atomic_write whose writer
+ *  (the pid in its name) is no longer running on this host: the rename
+ *  never happened and the file can go. */
+int rigi_temp_writer_dead(const char *name);
 
 /** Like rigi_atomic_write, and then also leaves the file's mode @p mode. */
 int rigi_atomic_write_mode(const char *path, const void *data, size_t len, unsigned mode);

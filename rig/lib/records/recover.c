@@ -23,7 +23,7 @@
 
 static int is_temp_of(const char *name, const char *prefix)
 {
-	/* ".<target>.tmp-XXXXXX", as rigi_atomic_write names them */
+	/* ".<target>.tmp-<pid>-XXXXXX", as rigi_atomic_write names them */
 	size_t n = strlen(prefix);
 	return name[0] == '.' && strncmp(name + 1, prefix, n) == 0 && strstr(name + 1 + n, ".tmp-");
 }
@@ -332,6 +332,24 @@ static void recover_deep(const char *reports, const char *calibrations, const ch
 		closedir(d);
 }
 
+static void remove_orphan_entry_temp(const char *open_dir, const char *name,
+				     struct rig_recover_stats *st)
+{
+	char path[RIGI_PATH_MAX * 2], entry[RIGI_PATH_MAX * 2];
+	const char *t = strstr(name, ".tmp-");
+	struct stat sb;
+	if (!t || !rigi_temp_writer_dead(name))
+		return;
+	snprintf(entry, sizeof(entry), "%s/%.*s", open_dir, (int)(t - name - 1), name + 1);
+	if (stat(entry, &sb) == 0)
+		return; /* its run's recovery removes it */
+	snprintf(path, sizeof(path), "%s/%s", open_dir, name);
+	if (unlink(path) == 0) {
+		RIGI_INFO("records", "removed the stray temporary file %s", path);
+		st->temp_removed++;
+	}
+}
+
 int rig_records_recover(const char *reports, const char *calibrations, const char *key,
 			int deep, rig_recover_fn fn, void *user, struct rig_recover_stats *stats)
 {
@@ -346,10 +364,14 @@ int rig_records_recover(const char *reports, const char *calibrations, const cha
 	if (!d && errno != ENOENT)
 		return rigi_sys_fail(errno, "read", open_dir);
 	/* Temporary files here belong to live runs too: each dead run's own are
-	 * removed with it (recover_entry). */
+	 * removed with it (recover_entry), and those of a run killed inside the
+	 * first write of its entry (nothing else of it exists yet) by their
+	 * writer's pid. */
 	while (d && (de = readdir(d)))
 		if (de->d_name[0] != '.')
 			recover_entry(reports, open_dir, de->d_name, calibrations, key, fn, user, &st);
+		else
+			remove_orphan_entry_temp(open_dir, de->d_name, &st);
 	if (d)
 		closedir(d);
 	if (deep)
