@@ -1250,6 +1250,7 @@ static void recover_orphan_entry_temp(void **state)
 	assert_true(exists(live));
 	assert_int_equal(st.temp_removed, 1);
 	assert_int_equal(st.recovered + st.failed, 0);
+	paths_free(&p);
 }
 
 static void recover_aborted_run(void **state)
