@@ -307,6 +307,16 @@ fi
 kill -TERM "$first" 2>/dev/null
 wait "$first" 2>/dev/null
 echo "   (the first run, stopped: exit $?)"
+# SIGTERM is a service manager or kill, not an operator: the record says so.
+term_rec=$(ls "$work"/reports-busy/*/2*/record.json 2>/dev/null | head -1)
+if [ -z "$term_rec" ]; then
+  fail "1f SIGTERM recorded" "the run stopped by SIGTERM left no record:" "$work/first.out"
+elif grep -q 'terminated by SIGTERM' "$term_rec" && ! grep -q 'by the operator' "$term_rec" &&
+  grep -q '"outcome": *"ABORTED"' "$term_rec"; then
+  pass "1f SIGTERM recorded as SIGTERM, ABORTED"
+else
+  fail "1f SIGTERM recorded" "the record of the run stopped by SIGTERM:" "$term_rec"
+fi
 
 # ---- 2. A bad line key is refused before the pen is touched. ----
 kdir=$work/keys

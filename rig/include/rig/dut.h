@@ -123,6 +123,13 @@ int rig_dut_identify(struct rig_dut *dut, struct rig_dut_identity *out);
 /** STATUS: fill *@p out. */
 int rig_dut_status(struct rig_dut *dut, struct rig_dut_status *out);
 
+/** Keep the link alive while the caller waits (protocol.md, host-loss
+ *  watchdog): if nothing was sent to the pen for @p max_idle_ms, send a
+ *  STATUS. Call it often from every wait during which the motor may run or
+ *  the pen is in service mode. rig_dut_last_status() is not changed.
+ *  @return 0 (nothing sent, or the pen answered), or the STATUS error. */
+int rig_dut_keepalive(struct rig_dut *dut, int max_idle_ms);
+
 /** Authenticate the session with the line key @p key (32 bytes, not kept):
  *  AUTH_CHALLENGE, then AUTH_RESPONSE with HMAC-SHA256(key, "NRIG-AUTH-1" ||
  *  nonce || serial[16]). Sends IDENTIFY first if the serial is not known

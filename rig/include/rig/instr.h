@@ -101,6 +101,11 @@ int rig_daq_trigger(struct rig_daq *daq);
  *  RIG_ERR_INTERRUPTED, or a link error. */
 int rig_daq_wait(struct rig_daq *daq, int timeout_ms);
 
+/** rig_daq_wait that calls @p idle(@p arg) between polls, at least every
+ *  100 ms, so the caller can keep its other links alive (a pen's host-loss
+ *  watchdog); a negative return of @p idle ends the wait with it. */
+int rig_daq_wait_idle(struct rig_daq *daq, int timeout_ms, int (*idle)(void *arg), void *arg);
+
 /** Samples in the configured capture: samples_per_channel times the number
  *  of enabled channels (0 before rig_daq_configure). */
 size_t rig_daq_capture_size(const struct rig_daq *daq);

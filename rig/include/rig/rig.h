@@ -25,4 +25,9 @@ int rig_interrupted(void);
 /** Set the interrupt flag by hand (tests, operator abort). */
 void rig_request_interrupt(void);
 
+/** What interrupted: "interrupted by the operator (Ctrl-C)", "terminated by
+ *  SIGTERM (...)", "stopped: its terminal closed (SIGHUP)", or "stopped by
+ *  the operator" (rig_request_interrupt); the first cause wins. */
+const char *rig_interrupt_cause(void);
+
 #endif

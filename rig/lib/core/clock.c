@@ -33,12 +33,13 @@ int64_t rig_wall_time_s(void)
 	return (int64_t)time(NULL);
 }
 
+/* 0: not interrupted; -1: rig_request_interrupt; else the signal number. */
 static volatile sig_atomic_t interrupt_flag;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	interrupt_flag = 1;
+	if (!interrupt_flag)
+		interrupt_flag = sig;
 }
 
 void rig_install_interrupt_handlers(void)
@@ -59,7 +60,22 @@ int rig_interrupted(void)
 
 void rig_request_interrupt(void)
 {
-	interrupt_flag = 1;
+	if (!interrupt_flag)
+		interrupt_flag = -1;
+}
+
+const char *rig_interrupt_cause(void)
+{
+	switch (interrupt_flag) {
+	case SIGINT:
+		return "interrupted by the operator (Ctrl-C)";
+	case SIGTERM:
+		return "terminated by SIGTERM (a service manager or kill)";
+	case SIGHUP:
+		return "stopped: its terminal closed (SIGHUP)";
+	default:
+		return "stopped by the operator";
+	}
 }
 
 const char *rig_version(void)

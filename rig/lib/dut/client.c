@@ -177,7 +177,7 @@ static int await_answer(struct rig_dut *dut, const struct rigi_dut_request *req,
 		if (left <= 0)
 			break;
 		if (!req->uninterruptible && rig_interrupted())
-			return rigi_fail(RIG_ERR_INTERRUPTED, "interrupted by the operator");
+			return rigi_fail(RIG_ERR_INTERRUPTED, "%s", rig_interrupt_cause());
 		ret = dut->ops->read(dut->tp, buf, sizeof(buf), (int)left, &got);
 		if (ret < 0)
 			return ret;
@@ -214,8 +214,8 @@ static int exchange(struct rig_dut *dut, const struct rigi_dut_request *req, con
 
 	for (int attempt = 1; attempt <= 2; attempt++) {
 		if (!req->uninterruptible && rig_interrupted())
-			return rigi_dut_fail(dut, RIG_ERR_INTERRUPTED, what, "not sent: interrupted "
-					     "by the operator");
+			return rigi_dut_fail(dut, RIG_ERR_INTERRUPTED, what, "not sent: %s",
+					     rig_interrupt_cause());
 		if (req->secret)
 			RIGI_TRACE(DOMAIN, "tx %s seq %u (%zu-byte payload not logged)", what, seq,
 				   req->len);
@@ -224,6 +224,7 @@ static int exchange(struct rig_dut *dut, const struct rigi_dut_request *req, con
 		ret = dut->ops->write(dut->tp, frame, flen, timeout);
 		if (ret < 0)
 			return link_fail(dut, ret, req, what);
+		dut->last_tx_ns = rig_clock_ns();
 		ret = await_answer(dut, req, seq, timeout, resp, status, nak, &retry);
 		if (ret == 0 || !retry)
 			break;
@@ -419,6 +420,19 @@ int rig_dut_status(struct rig_dut *dut, struct rig_dut_status *out)
 	out->depth_um = rigi_get_u16le(p + 28);
 	out->rate_spm = rigi_get_u16le(p + 30);
 	return 0;
+}
+
+int rig_dut_keepalive(struct rig_dut *dut, int max_idle_ms)
+{
+	struct rig_dut_status st;
+	int last_status = dut->last_status;
+	int ret;
+
+	if (rig_clock_ns() - dut->last_tx_ns < (int64_t)max_idle_ms * 1000000)
+		return 0;
+	ret = rig_dut_status(dut, &st);
+	dut->last_status = last_status;
+	return ret;
 }
 
 int rig_dut_authenticate(struct rig_dut *dut, const uint8_t key[32])

@@ -33,6 +33,7 @@ struct rig_dut {
 	struct rig_dut_identity id;
 	uint8_t serial16[RIGI_DUT_SERIAL_BYTES]; /* IDENTIFY's raw serial field */
 	int pending_slot;               /* slot uploaded, awaiting commit; -1 none */
+	int64_t last_tx_ns;             /* rig_clock_ns() of the last frame sent */
 };
 
 /* One request. */

@@ -97,8 +97,14 @@ int rigi_nest_make_safe(struct rigi_run *r, char *detail, size_t cap);
 int rigi_ensure_key(struct rigi_run *r);
 int rigi_ensure_auth(struct rigi_run *r);
 /** Wait @p ms of station time (divided by the time scale); RIG_ERR_INTERRUPTED
- *  when Ctrl-C arrives meanwhile. */
+ *  when Ctrl-C arrives meanwhile. Keeps the pen's link alive. */
 int rigi_settle(struct rigi_run *r, unsigned ms);
+/* Longest real time a run leaves its pen without a frame: a quarter of the
+ * pen's host-loss watchdog (docs/protocol.md). */
+#define RIGI_KEEPALIVE_MS 250
+/** Send the pen a STATUS if it heard nothing for RIGI_KEEPALIVE_MS; every
+ *  wait of a run calls it (@p run is a struct rigi_run *, for callbacks). */
+int rigi_keepalive(void *run);
 
 /* ---- measure.c: one capture, analysed, and its uncertainty ---- */
 int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *out);

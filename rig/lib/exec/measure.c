@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <rig/rig.h>
 
@@ -19,6 +20,26 @@
 /* One DAQ serves every nest of a station: runs on several nests at once
  * (threads of one process) take turns from configure to read-out. */
 static pthread_mutex_t daq_turn = PTHREAD_MUTEX_INITIALIZER;
+
+/* Wait for the DAQ while another nest captures, keeping this nest's pen
+ * alive: its motor may be running meanwhile. */
+static int take_daq_turn(struct rigi_run *r)
+{
+	for (;;) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 50000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (pthread_mutex_timedlock(&daq_turn, &until) == 0)
+			return 0;
+		int ret = rigi_keepalive(r);
+		if (ret < 0)
+			return ret;
+	}
+}
 
 static int capture(struct rigi_run *r, double capture_s, int16_t **buf, size_t *n)
 {
@@ -37,12 +58,14 @@ static int capture(struct rigi_run *r, double capture_s, int16_t **buf, size_t *
 	*buf = malloc((size_t)cfg.samples_per_channel * 2 * sizeof(int16_t));
 	if (!*buf)
 		return rigi_fail(RIG_ERR_NOMEM, "no memory for a %.2f s capture", capture_s);
-	pthread_mutex_lock(&daq_turn);
+	ret = take_daq_turn(r);
+	if (ret < 0)
+		return ret;
 	ret = rig_daq_configure(r->daq, &cfg);
 	if (ret == 0)
 		ret = rig_daq_arm(r->daq);
 	if (ret == 0)
-		ret = rig_daq_wait(r->daq, timeout_ms);
+		ret = rig_daq_wait_idle(r->daq, timeout_ms, rigi_keepalive, r);
 	if (ret == 0)
 		ret = rig_daq_read(r->daq, *buf, (size_t)cfg.samples_per_channel * 2, &got);
 	if (ret < 0)
@@ -70,7 +93,7 @@ int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *o
 
 	*out = (struct rigi_sample){0};
 	if (rig_interrupted())
-		return rigi_fail(RIG_ERR_INTERRUPTED, "interrupted by the operator");
+		return rigi_fail(RIG_ERR_INTERRUPTED, "%s", rig_interrupt_cause());
 	r->sum->physical_s += capture_s;
 	ret = capture(r, capture_s, &buf, &n);
 	/* A capture is only as good as the sensors behind it: a sensor in fault

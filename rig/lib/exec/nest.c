@@ -106,16 +106,30 @@ int rigi_ensure_auth(struct rigi_run *r)
 	return ret;
 }
 
+int rigi_keepalive(void *run)
+{
+	struct rigi_run *r = run;
+	if (!r->dut)
+		return 0;
+	int ret = rig_dut_keepalive(r->dut, RIGI_KEEPALIVE_MS);
+	if (ret < 0)
+		rigi_error_context("keeping the pen's link alive while waiting");
+	return ret;
+}
+
 int rigi_settle(struct rigi_run *r, unsigned ms)
 {
 	r->sum->physical_s += ms / 1000.0;
 	int64_t end = rig_clock_ns() + (int64_t)((double)ms * 1e6 / r->time_scale);
 	while (rig_clock_ns() < end) {
 		if (rig_interrupted())
-			return rigi_fail(RIG_ERR_INTERRUPTED, "interrupted by the operator");
+			return rigi_fail(RIG_ERR_INTERRUPTED, "%s", rig_interrupt_cause());
+		int ret = rigi_keepalive(r);
+		if (ret < 0)
+			return ret;
 		int64_t left = end - rig_clock_ns();
 		rig_sleep_ns(left < 20000000 ? left : 20000000);
 	}
-	return rig_interrupted() ? rigi_fail(RIG_ERR_INTERRUPTED, "interrupted by the operator")
+	return rig_interrupted() ? rigi_fail(RIG_ERR_INTERRUPTED, "%s", rig_interrupt_cause())
 				 : 0;
 }

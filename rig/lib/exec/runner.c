@@ -62,7 +62,7 @@ void rigi_result_from_error(struct rigi_run *r, struct rigi_step_result *res, in
 	snprintf(detail, sizeof(detail), "%s", rig_last_error());
 	res->err = err;
 	if (err == RIG_ERR_INTERRUPTED)
-		rigi_result_set(res, RIG_OUTCOME_ABORTED, "%s: interrupted by the operator", what);
+		rigi_result_set(res, RIG_OUTCOME_ABORTED, "%s: %s", what, rig_interrupt_cause());
 	else if (err == RIG_ERR_DEVICE && pen_fault(r, flags, sizeof(flags)))
 		rigi_result_set(res, RIG_OUTCOME_FAIL, "%s: the pen reports fault %s", what, flags);
 	else
@@ -349,7 +349,7 @@ static enum rig_outcome run_steps(struct rigi_run *r, char *reason, size_t cap, 
 		if (r->sink_error)
 			rigi_result_set(&res, RIG_OUTCOME_ERROR, "%s", r->sink_detail);
 		else if (rig_interrupted())
-			rigi_result_set(&res, RIG_OUTCOME_ABORTED, "interrupted by the operator");
+			rigi_result_set(&res, RIG_OUTCOME_ABORTED, "%s", rig_interrupt_cause());
 		else
 			step_function(st->type)(r, st, &rs, &res);
 		/* Evidence that could not be kept stops the run, whatever the step saw. */

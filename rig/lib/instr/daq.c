@@ -33,6 +33,7 @@ enum daq_cmd { CMD_ARM = 1, CMD_ABORT = 2, CMD_TRIGGER = 3, CMD_CLEAR_FLAGS = 4 
 #define POLL_MIN_NS 1000000LL
 #define POLL_MAX_NS 50000000LL
 #define POLL_ARMED_NS 5000000LL
+#define IDLE_SLICE_NS 100000000LL /* rig_daq_wait_idle's longest sleep */
 
 struct rig_daq {
 	struct rigi_mb *mb;
@@ -283,6 +284,11 @@ static int64_t next_poll_ns(const struct rig_daq *daq, const struct daq_state *s
 
 int rig_daq_wait(struct rig_daq *daq, int timeout_ms)
 {
+	return rig_daq_wait_idle(daq, timeout_ms, NULL, NULL);
+}
+
+int rig_daq_wait_idle(struct rig_daq *daq, int timeout_ms, int (*idle)(void *arg), void *arg)
+{
 	int64_t deadline = rig_clock_ns() + (int64_t)timeout_ms * 1000000;
 	int64_t prev_t = 0;
 	uint32_t prev_captured = 0;
@@ -310,6 +316,10 @@ int rig_daq_wait(struct rig_daq *daq, int timeout_ms)
 		pause = next_poll_ns(daq, &st, prev_captured, prev_t ? now - prev_t : 0);
 		prev_t = now;
 		prev_captured = st.captured;
+		if (idle && (ret = idle(arg)) < 0)
+			return ret;
+		if (idle && pause > IDLE_SLICE_NS)
+			pause = IDLE_SLICE_NS;
 		rig_sleep_ns(pause < deadline - now ? pause : deadline - now);
 	}
 }
