@@ -130,6 +130,32 @@ static int approach_from_below(struct rigi_run *r)
 	return 0;
 }
 
+/* A slow pen, or one that skips strokes, gives fewer strokes than the
+ * capture was sized for: measure it again for as long as its own stroke
+ * count says it needs (at most MAX_EXTENSION times the suite's capture), so
+ * a healthy slow pen is measured rather than refused, and a skipping one is
+ * judged on its skips. A capture with hardly any stroke is left to
+ * check_strokes: that is a pen that does not stroke, or a station fault. */
+#define MAX_EXTENSION 4.0
+static int extend_if_slow(struct rigi_run *r, const struct rig_step *st, const struct point *p,
+			  struct rigi_sample *s)
+{
+	const struct rig_step_measure *m = &st->u.measure;
+	double needed_s;
+
+	if (s->n_accepted >= m->min_strokes || 4 * s->n_accepted < m->min_strokes)
+		return 0;
+	/* + 3: the two partial strokes at the ends and one to spare; 10 % margin. */
+	needed_s = m->capture_s * (m->min_strokes + 3) / (double)s->n_accepted * 1.1;
+	if (needed_s > MAX_EXTENSION * m->capture_s)
+		needed_s = MAX_EXTENSION * m->capture_s;
+	RIGI_INFO("run", "nest %u: %zu valid strokes in %.2f s at %u um / %u spm (%u needed): "
+		  "measuring %.2f s", r->nest->index, s->n_accepted, m->capture_s, p->depth_um,
+		  p->rate_spm, m->min_strokes, needed_s);
+	rigi_sample_free(s);
+	return rigi_sample_take(r, needed_s, s);
+}
+
 static int measure_point(struct rigi_run *r, const struct rig_step *st, const struct point *p,
 			 struct rigi_sample *s, struct rigi_step_result *res)
 {
@@ -144,6 +170,8 @@ static int measure_point(struct rigi_run *r, const struct rig_step *st, const st
 		ret = rigi_settle(r, 300);
 	if (ret == 0)
 		ret = rigi_sample_take(r, st->u.measure.capture_s, s);
+	if (ret == 0)
+		ret = extend_if_slow(r, st, p, s);
 	if (ret < 0) {
 		char what[96];
 		snprintf(what, sizeof(what), "%u um / %u spm", p->depth_um, p->rate_spm);
