@@ -5,7 +5,10 @@
 #   1. a healthy pen ~19 % slow at 3000 strokes/min (fewer strokes than the
 #      suite's capture was sized for) is calibrated: as-found measured with a
 #      longer capture, as-left PASS with its true rate within 1 %; the verify
-#      suite judges it FAIL on rate, never ERROR.
+#      suite judges it FAIL on rate, never ERROR;
+#   2. a suite whose limits the station's uncertainty cannot decide (test
+#      uncertainty ratio below 4:1) is refused before the pen is touched
+#      (exit 2, a record, no measurement), unless the suite lowers min_tur.
 # Usage: test_verdicts.sh PATH/TO/rig SOURCE_DIR
 set -u
 rig=$1
@@ -36,14 +39,17 @@ port=$(freeport)
 bg_pids="$bg_pids $!"
 for _ in $(seq 100); do [ -S "$sim/control.sock" ] && break; sleep 0.05; done
 ctl() { "$rig" sim ctl --state-dir "$sim" "$@"; }
-run() { # run NAME SUITE: rig run on nest 0; stdout+stderr in $work/NAME.out
+run() { # run NAME SUITE: rig run on nest 0 (SUITE: a shipped suite's name, or
+  # a path); stdout+stderr in $work/NAME.out
   local name=$1 suite=$2
-  "$rig" run --fixture "$src/fixtures/sim.yaml" --suite "$src/fixtures/suites/$suite.yaml" \
-    --var "SIM_DIR=$sim" --var "SIM_PORT=$port" --reports "$work/reports" \
+  case $suite in */*) ;; *) suite=$src/fixtures/suites/$suite.yaml ;; esac
+  "$rig" run --fixture "$src/fixtures/sim.yaml" --suite "$suite" \
+    --var "SIM_DIR=$sim" --var "SIM_PORT=$port" --time-scale 1000 --reports "$work/reports" \
     --calibrations "$work/cal" >"$work/$name.out" 2>&1
   echo $? >"$work/$name.rc"
 }
 last_record() { ls -t "$work"/reports/"$1"/2*/record.json 2>/dev/null | head -1; }
+newest_record() { ls -t "$work"/reports/*/2*/record.json 2>/dev/null | head -1; }
 true_rate_error() { # true_rate_error DEPTH SPM: percent, from the ground truth
   ctl truth 0 user "$1" "$2" | sed -n 's/.*rate_hz=\([0-9.]*\).*/\1/p' |
     awk -v spm="$2" '{ printf "%.3f", ($1 * 60 / spm - 1) * 100 }'
@@ -77,6 +83,31 @@ if [ "$(cat "$work/slow-cal.rc")" = 0 ] && grep -q " PASS$" "$work/slow-cal.out"
   pass "1b slow pen calibrated: PASS, true rate error at 3000 spm $before % -> $after %"
 else
   fail "1b slow pen calibrated" "want PASS and a true rate error within 1 % (now $after %)" "$work/slow-cal.out"
+fi
+
+# ---- 2. A suite tighter than the station can decide. ----
+# fixtures/sim.yaml: displacement u = 0.5 um, so U = 1 um; +-3 um is 3:1.
+tight=$work/verify-tight.yaml
+sed -e '/^  as_left:/,/^[a-z]/ s/depth: {[^}]*}/depth: {abs_um: 3}/' \
+  "$src/fixtures/suites/verify.yaml" >"$tight"
+run tight "$tight"
+rec=$(newest_record)
+if [ "$(cat "$work/tight.rc")" = 2 ] &&
+  grep -q "verify-tight.yaml:[0-9]*:[0-9]*: step 'as_left': test uncertainty ratio 3.00:1 below" \
+    "$work/tight.out" && [ -n "$rec" ] &&
+  $py -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["outcome"]=="ERROR"
+assert not any(s.get("measurements") for s in r["steps"]), r["steps"]' "$rec"; then
+  pass "2a suite at 3:1 refused before the pen is touched (exit 2, record ERROR)"
+else
+  fail "2a suite at 3:1 refused" "want exit 2, the TUR named, a record without measurements" "$work/tight.out"
+fi
+sed -i '1i min_tur: 2.5' "$tight"
+run tight-allowed "$tight"
+if ! grep -q "test uncertainty ratio" "$work/tight-allowed.out" &&
+  grep -q "as_left" "$work/tight-allowed.out"; then
+  pass "2b the same suite with min_tur: 2.5 runs (exit $(cat "$work/tight-allowed.rc"))"
+else
+  fail "2b min_tur: 2.5" "want the run to go on to as_left" "$work/tight-allowed.out"
 fi
 
 echo "test_verdicts: $passed passed, $failed failed"

@@ -122,6 +122,7 @@ struct rig_suite {
 	char *version;
 	char *description;       /* may be NULL */
 	struct rig_suite_limits limits;
+	double min_tur;          /* least test uncertainty ratio accepted (default 4) */
 	struct rig_step *steps;
 	size_t n_steps;
 };

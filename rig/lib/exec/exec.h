@@ -107,6 +107,10 @@ int rigi_settle(struct rigi_run *r, unsigned ms);
 int rigi_keepalive(void *run);
 
 /* ---- measure.c: one capture, analysed, and its uncertainty ---- */
+
+/* Relative standard uncertainty of the DAQ's sample clock (a crystal,
+ * 50 ppm tolerance taken as a rectangular distribution). */
+#define RIGI_DAQ_CLOCK_REL_U (50e-6 / 1.7320508075688772)
 int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *out);
 void rigi_sample_free(struct rigi_sample *s);
 /** Both sensors of the nest read OK now: 0, or RIG_ERR_INSTRUMENT / a link
@@ -158,6 +162,16 @@ int rigi_measurement_add(struct rigi_run *r, struct rig_record_step *rs,
 int rigi_emit_station(struct rigi_run *r);
 /** Fill the record header of this run (traceability) and emit run_begin. */
 int rigi_emit_run_begin(struct rigi_run *r, const char *signing_key);
+
+/* ---- tur.c: the test uncertainty ratio of a suite on a station ---- */
+
+/** TUR of a measuring step's depth and rate setpoints on @p nest against the
+ *  suite's min_tur; RIG_ERR_RANGE naming the step, setpoint and ratio. */
+int rigi_tur_check_points(const struct rig_suite *suite, const struct rig_step *st,
+			  const struct rig_nest *nest, const uint16_t *depths, size_t n_depths,
+			  const uint16_t *rates, size_t n_rates);
+/** Every measuring step of @p suite, as far as is known before the pen. */
+int rigi_tur_check_suite(const struct rig_suite *suite, const struct rig_nest *nest);
 
 /* ---- preflight.c: what is checked before the pen is touched ---- */
 /** Locks, the signing key, the line key, writable folders with room, the

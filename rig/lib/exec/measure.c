@@ -13,9 +13,6 @@
 #include "core/core.h"
 #include "exec/exec.h"
 
-/* Relative standard uncertainty of the DAQ's sample clock (a crystal,
- * 50 ppm tolerance taken as a rectangular distribution). */
-#define DAQ_CLOCK_REL_U (50e-6 / 1.7320508075688772)
 
 /* One DAQ serves every nest of a station: runs on several nests at once
  * (threads of one process) take turns from configure to read-out. */
@@ -174,7 +171,7 @@ double rigi_rate_u_spm(const struct rigi_run *r, const struct rig_analysis *an)
 {
 	double rate = an->stroke_rate_hz.mean * 60.0;
 	double sem = an->stroke_rate_hz.sem * 60.0;
-	double clock = rate * DAQ_CLOCK_REL_U;
+	double clock = rate * RIGI_DAQ_CLOCK_REL_U;
 	(void)r;
 	return 2.0 * sqrt(sem * sem + clock * clock);
 }

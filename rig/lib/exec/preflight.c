@@ -2,7 +2,8 @@
  * station are not in use by another process (flock'd lock files naming
  * their holder), the line key file is there, owner-only and valid, the
  * report and calibration folders are writable with room for the run, and
- * the phantom has strokes left. A station that fails here is ERROR and the
+ * the phantom has strokes left; and that the station's uncertainty can
+ * decide the suite's limits (tur.c). A station that fails here is ERROR and the
  * pen is never stroked or written. */
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +129,10 @@ int rigi_preflight(struct rigi_run *r, const char *signing_key, int *bad_input)
 		*bad_input = 1;
 		return rigi_fail(RIG_ERR_RANGE, "the reports or calibrations folder's path is over "
 				 "%d characters: choose a shorter one", RIGI_FOLDER_MAX);
+	}
+	if ((ret = rigi_tur_check_suite(r->opt->suite, r->nest)) < 0) {
+		*bad_input = 1;
+		return ret;
 	}
 	if ((ret = take_locks(r)) < 0 || (ret = check_signing_key(signing_key, bad_input)) < 0 ||
 	    (ret = check_room(r->reports, REPORTS_NEED_BYTES, "the reports folder")) < 0 ||

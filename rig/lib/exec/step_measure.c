@@ -21,9 +21,10 @@ struct point {
  * depth (grid: every pair), and the corner. Points are in increasing depth
  * so that the depth mechanism is always approached from below. Returns the
  * count, or a negative rig_err. */
-static int plan_points(const struct rigi_run *r, const struct rig_step_measure *m,
-		       struct point *pts, size_t cap)
+static int plan_points(const struct rigi_run *r, const struct rig_step *st, struct point *pts,
+		       size_t cap)
 {
+	const struct rig_step_measure *m = &st->u.measure;
 	uint16_t depths[RIGI_MAX_SETPOINTS], rates[RIGI_MAX_SETPOINTS];
 	int nd, nr;
 	size_t n = 0;
@@ -43,6 +44,10 @@ static int plan_points(const struct rigi_run *r, const struct rig_step_measure *
 		return nd < 0 ? nd : nr;
 	if (nd == 0 || nr == 0)
 		return rigi_fail(RIG_ERR_ARG, "no setpoints to measure");
+	int ret = rigi_tur_check_points(r->opt->suite, st, r->nest, depths, (size_t)nd, rates,
+					(size_t)nr);
+	if (ret < 0)
+		return ret;
 	uint16_t mid_depth = depths[(nd - 1) / 2];
 	uint16_t mid_rate = rates[(nr - 1) / 2];
 	for (int i = 0; i < nd; i++)
@@ -371,7 +376,7 @@ void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
 	struct health h = {0};
 	char why[RIG_RECORD_REASON_MAX] = "";
 	struct point pts[512];
-	int n = plan_points(r, &st->u.measure, pts, 512);
+	int n = plan_points(r, st, pts, 512);
 	enum rig_outcome verdict, health;
 
 	if (n <= 0) {

@@ -41,7 +41,8 @@ static const char *const *const step_keys[] = {
 	keys_fit,        keys_plain,     keys_plain,   keys_measure,
 };
 
-static const char *const top_keys[] = {"name", "version", "description", "limits", "steps", NULL};
+static const char *const top_keys[] = {"name",  "version", "description", "limits",
+					"min_tur", "steps",   NULL};
 static const char *const limits_keys[] = {"as_found", "as_left", NULL};
 static const char *const pair_keys[] = {"depth", "rate", NULL};
 static const char *const depth_tol_keys[] = {"abs_um", "rel_pct", "guard", "guard_factor", NULL};
@@ -479,7 +480,9 @@ static int read_suite(const struct rigi_cfg *cfg, const struct rigi_node *root,
 	if (ret < 0)
 		return ret;
 	suite->limits = default_limits;
+	suite->min_tur = RIG_TUR_MIN;
 	if ((ret = rigi_map_str(&top, "name", RIGI_REQUIRED, &suite->name)) < 0 ||
+	    (ret = rigi_map_num(&top, "min_tur", RIGI_OPTIONAL, 1, 100, &suite->min_tur)) < 0 ||
 	    (ret = rigi_map_str(&top, "version", RIGI_REQUIRED, &suite->version)) < 0 ||
 	    (ret = rigi_map_str(&top, "description", RIGI_OPTIONAL, &suite->description)) < 0 ||
 	    (ret = read_limits(&top, &suite->limits)) < 0)
