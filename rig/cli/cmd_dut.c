@@ -17,7 +17,7 @@ static const char usage_text[] =
 	"  info URI         the pen's identity: model, serial, versions, ranges\n"
 	"  status URI       mode, motor, faults, active table, counters\n"
 	"  read-table URI   read and decode a calibration table slot\n"
-	"  run URI DEPTH_UM RATE_SPM   stroke at user setpoints (motor on)\n"
+	"  run URI DEPTH_UM RATE_SPM [--seconds S]   stroke at user setpoints, then safe\n"
 	"  safe URI         motor off, service mode left (SAFE)\n\n"
 	"URI: unix:///path/to/socket, tcp://HOST:PORT or usb://VID:PID[?serial=S|?path=BUS-PORT.PORT];\n"
 	"     add ?timeout_ms=T to change the 500 ms response timeout.\n"

@@ -8,7 +8,10 @@
 #      suite judges it FAIL on rate, never ERROR;
 #   2. a suite whose limits the station's uncertainty cannot decide (test
 #      uncertainty ratio below 4:1) is refused before the pen is touched
-#      (exit 2, a record, no measurement), unless the suite lowers min_tur.
+#      (exit 2, a record, no measurement), unless the suite lowers min_tur;
+#   3. Ctrl-C while the table is being written (the pen holding a TABLE_CHUNK)
+#      finishes the write and reads it back before the run stops ABORTED: the
+#      pen's active table is the one stored in calibrations/, verified.
 # Usage: test_verdicts.sh PATH/TO/rig SOURCE_DIR
 set -u
 rig=$1
@@ -35,7 +38,8 @@ fail() { # fail NAME MESSAGE [FILE...]
 freeport() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 sim=$work/sim
 port=$(freeport)
-"$rig" sim --state-dir "$sim" --port "$port" --nests 1 --seed 3 --lockstep >"$work/sim.log" 2>&1 &
+RIG_DEBUG=info "$rig" sim --state-dir "$sim" --port "$port" --nests 1 --seed 3 --lockstep \
+  >"$work/sim.log" 2>&1 &
 bg_pids="$bg_pids $!"
 for _ in $(seq 100); do [ -S "$sim/control.sock" ] && break; sleep 0.05; done
 ctl() { "$rig" sim ctl --state-dir "$sim" "$@"; }
@@ -108,6 +112,43 @@ if ! grep -q "test uncertainty ratio" "$work/tight-allowed.out" &&
   pass "2b the same suite with min_tur: 2.5 runs (exit $(cat "$work/tight-allowed.rc"))"
 else
   fail "2b min_tur: 2.5" "want the run to go on to as_left" "$work/tight-allowed.out"
+fi
+
+# ---- 3. Ctrl-C during the table write. ----
+ctl load 0 CTRLC-0001 >/dev/null
+ctl fault dut-hold 0 TABLE_CHUNK 400 >/dev/null
+holds=$(grep -c "holding command" "$work/sim.log")
+"$rig" run --fixture "$src/fixtures/sim.yaml" --suite "$src/fixtures/suites/calibrate.yaml" \
+  --var "SIM_DIR=$sim" --var "SIM_PORT=$port" --time-scale 1000 --reports "$work/reports" \
+  --calibrations "$work/cal" >"$work/ctrlc.out" 2>&1 &
+pid=$!
+bg_pids="$bg_pids $pid"
+for _ in $(seq 400); do
+  [ "$(grep -c "holding command" "$work/sim.log")" -gt "$holds" ] && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.01
+done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+ctl fault clear >/dev/null
+rec=$(last_record CTRLC-0001)
+"$rig" dut read-table "unix://$sim/nest0.sock" --out "$work/ctrlc-active.bin" >/dev/null 2>&1
+stored=$(sed -n 's/^table: *//p' "$work/ctrlc.out")
+if [ "$rc" = 5 ] && [ -n "$rec" ] && [ -f "$stored" ] && cmp -s "$work/ctrlc-active.bin" "$stored" &&
+  $py - "$rec" <<'EOF'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+steps = {s["type"]: s for s in r["steps"]}
+assert r["outcome"] == "ABORTED", r["outcome"]
+assert steps["write_table"]["outcome"] == "PASS", steps["write_table"]
+assert steps["read_back"]["outcome"] == "PASS", steps["read_back"]
+assert steps["as_left"]["outcome"] == "ABORTED", steps["as_left"]
+assert r["table"]["commit"] == "confirmed", r["table"]
+EOF
+  pass "3 Ctrl-C inside TABLE_CHUNK: write finished, read back identical, then ABORTED (exit 5)"
+else
+  fail "3 Ctrl-C during the write" "want exit 5 (got $rc), write_table and read_back PASS, the active table = the stored one" "$work/ctrlc.out"
 fi
 
 echo "test_verdicts: $passed passed, $failed failed"

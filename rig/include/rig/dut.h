@@ -123,6 +123,11 @@ int rig_dut_identify(struct rig_dut *dut, struct rig_dut_identity *out);
 /** STATUS: fill *@p out. */
 int rig_dut_status(struct rig_dut *dut, struct rig_dut_status *out);
 
+/** While @p hold is non-zero, every request is sent and its answer awaited
+ *  even after Ctrl-C (rig_interrupted): a table write, once begun, is
+ *  finished and read back before a run stops. */
+void rig_dut_hold_interrupts(struct rig_dut *dut, int hold);
+
 /** Keep the link alive while the caller waits (protocol.md, host-loss
  *  watchdog): if nothing was sent to the pen for @p max_idle_ms, send a
  *  STATUS. Call it often from every wait during which the motor may run or

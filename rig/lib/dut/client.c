@@ -176,7 +176,7 @@ static int await_answer(struct rig_dut *dut, const struct rigi_dut_request *req,
 		left = deadline - rig_clock_ms();
 		if (left <= 0)
 			break;
-		if (!req->uninterruptible && rig_interrupted())
+		if (!req->uninterruptible && !dut->hold_interrupts && rig_interrupted())
 			return rigi_fail(RIG_ERR_INTERRUPTED, "%s", rig_interrupt_cause());
 		ret = dut->ops->read(dut->tp, buf, sizeof(buf), (int)left, &got);
 		if (ret < 0)
@@ -213,7 +213,7 @@ static int exchange(struct rig_dut *dut, const struct rigi_dut_request *req, con
 	int ret = 0;
 
 	for (int attempt = 1; attempt <= 2; attempt++) {
-		if (!req->uninterruptible && rig_interrupted())
+		if (!req->uninterruptible && !dut->hold_interrupts && rig_interrupted())
 			return rigi_dut_fail(dut, RIG_ERR_INTERRUPTED, what, "not sent: %s",
 					     rig_interrupt_cause());
 		if (req->secret)
@@ -420,6 +420,11 @@ int rig_dut_status(struct rig_dut *dut, struct rig_dut_status *out)
 	out->depth_um = rigi_get_u16le(p + 28);
 	out->rate_spm = rigi_get_u16le(p + 30);
 	return 0;
+}
+
+void rig_dut_hold_interrupts(struct rig_dut *dut, int hold)
+{
+	dut->hold_interrupts = hold;
 }
 
 int rig_dut_keepalive(struct rig_dut *dut, int max_idle_ms)

@@ -34,6 +34,7 @@ struct rig_dut {
 	uint8_t serial16[RIGI_DUT_SERIAL_BYTES]; /* IDENTIFY's raw serial field */
 	int pending_slot;               /* slot uploaded, awaiting commit; -1 none */
 	int64_t last_tx_ns;             /* rig_clock_ns() of the last frame sent */
+	int hold_interrupts;            /* rig_dut_hold_interrupts */
 };
 
 /* One request. */

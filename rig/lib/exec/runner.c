@@ -348,7 +348,7 @@ static enum rig_outcome run_steps(struct rigi_run *r, char *reason, size_t cap, 
 		rig_clear_error();
 		if (r->sink_error)
 			rigi_result_set(&res, RIG_OUTCOME_ERROR, "%s", r->sink_detail);
-		else if (rig_interrupted())
+		else if (rig_interrupted() && !(st->type == RIG_STEP_READ_BACK && r->table_written))
 			rigi_result_set(&res, RIG_OUTCOME_ABORTED, "%s", rig_interrupt_cause());
 		else
 			step_function(st->type)(r, st, &rs, &res);

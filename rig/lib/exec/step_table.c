@@ -243,8 +243,8 @@ static void commit_table(struct rigi_run *r, uint8_t slot, const char *bin,
 			"stored in %s", r->table.table_seq, r->blob_len, slot ? 'B' : 'A', bin);
 }
 
-void rigi_step_write_table(struct rigi_run *r, const struct rig_step *st,
-			   struct rig_record_step *rs, struct rigi_step_result *res)
+static void write_table(struct rigi_run *r, const struct rig_step *st,
+			struct rig_record_step *rs, struct rigi_step_result *res)
 {
 	struct rig_dut_status ds;
 	char bin[1200], json[1200];
@@ -282,6 +282,17 @@ void rigi_step_write_table(struct rigi_run *r, const struct rig_step *st,
 	commit_table(r, slot, bin, res);
 }
 
+/* Ctrl-C during the write does not cut it: once begun, the table is
+ * committed and (by the read_back step, which runs even then) read back, and
+ * only then does the run stop, so no new table is left unverified. */
+void rigi_step_write_table(struct rigi_run *r, const struct rig_step *st,
+			   struct rig_record_step *rs, struct rigi_step_result *res)
+{
+	rig_dut_hold_interrupts(r->dut, 1);
+	write_table(r, st, rs, res);
+	rig_dut_hold_interrupts(r->dut, 0);
+}
+
 static void emit_read_back(struct rigi_run *r, int matches, size_t len, const char *detail)
 {
 	struct rig_event ev = {.type = RIG_EV_READ_BACK};
@@ -303,7 +314,9 @@ void rigi_step_read_back(struct rigi_run *r, const struct rig_step *st,
 		rigi_result_set(res, RIG_OUTCOME_ERROR, "nothing to read back: no table was written");
 		return;
 	}
+	rig_dut_hold_interrupts(r->dut, 1);
 	ret = rig_dut_table_read(r->dut, RIG_DUT_SLOT_ACTIVE, back, sizeof(back), &len);
+	rig_dut_hold_interrupts(r->dut, 0);
 	if (ret < 0) {
 		rigi_result_from_error(r, res, ret, "table read-back");
 		return;
