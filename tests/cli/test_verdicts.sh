@@ -75,8 +75,13 @@ assert r["outcome"] == "FAIL" and r["error"] is None, (r["outcome"], r["error"])
 rates = [m for s in r["steps"] for m in s.get("measurements") or []
          if m["quantity"] == "rate" and m["setpoint"] == 3000 and m["judged"]]
 assert rates and all(m["outcome"] == "FAIL" and m["n"] >= 20 for m in rates), rates
+found = [s for s in r["steps"] if s["type"] == "as_found"][0]
+# As found, the verdicts flag drift in typed fields; health decides the step.
+assert (found["outcome"], found["verdict"], found["drifted"]) == ("PASS", "FAIL", True), found
+left = [s for s in r["steps"] if s["type"] == "as_left"][0]
+assert (left["outcome"], left["verdict"], left["drifted"]) == ("FAIL", "FAIL", None), left
 EOF
-  pass "1a slow pen ($before % at 3000 spm), verify suite: FAIL on rate, not ERROR"
+  pass "1a slow pen ($before % at 3000 spm), verify suite: FAIL on rate, not ERROR; as-found drifted: true"
 else
   fail "1a slow pen, verify suite" "want exit 1 and a FAIL on rate with >= 20 strokes" "$work/slow-verify.out"
 fi

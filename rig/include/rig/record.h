@@ -149,6 +149,8 @@ struct rig_record {
 	uint64_t journal_events;
 	char journal_sha256[65];         /* SHA-256 of the journal's last line */
 	char signer_public_key[65];      /* Ed25519 public key (hex) that signs record.sig */
+	int step_verdicts;               /* 1: steps carry verdict and drifted in JSON (new
+					    records; 0 for a file written before them) */
 };
 
 /** Format @p ms (since 1970-01-01 UTC) as "YYYY-MM-DDTHH:MM:SS.mmmZ" into
@@ -184,6 +186,16 @@ int rig_record_step_begin(struct rig_record *rec, const char *name, const char *
 
 /** Append a copy of @p m to @p step. 0 or RIG_ERR_NOMEM. */
 int rig_record_step_add(struct rig_record_step *step, const struct rig_measurement *m);
+
+/** The verdict of a step's judged measurements (the worst of them, as
+ *  rig_measurements_outcome), or -1 when it has none. For as_left it is part
+ *  of the step's outcome; for as_found it is not (docs/records.md). */
+int rig_record_step_verdict(const struct rig_record_step *step);
+
+/** An as_found step's drift: 1 when its verdict is FAIL (drifted beyond the
+ *  as-found limits), 0 when PASS, -1 otherwise (INDETERMINATE: cannot tell;
+ *  no verdict; or not an as_found step). */
+int rig_record_step_drifted(const struct rig_record_step *step);
 
 /** End a step: its outcome, @p reason (copied; NULL for none) and duration. */
 void rig_record_step_end(struct rig_record_step *step, enum rig_outcome outcome,

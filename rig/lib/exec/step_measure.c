@@ -362,8 +362,11 @@ static void conclude(struct rigi_step_result *res, int as_left, enum rig_outcome
 								 ? verdict
 								 : RIG_OUTCOME_PASS);
 	const char *flag = as_left ? ""
-		: verdict == RIG_OUTCOME_PASS ? "within the as-found limits: "
-					      : "DRIFTED beyond the as-found limits: ";
+		: verdict == RIG_OUTCOME_PASS  ? "within the as-found limits: "
+		: verdict == RIG_OUTCOME_FAIL  ? "DRIFTED beyond the as-found limits: "
+		: verdict == RIG_OUTCOME_INDETERMINATE
+			? "POSSIBLY DRIFTED (inside the guard band of the as-found limits): "
+			: "";
 	rigi_result_set(res, o, "%sworst depth error %+.1f um, worst rate error %+.2f %%%s%.300s",
 			flag, depth, rate, why[0] ? "; " : "", why);
 }

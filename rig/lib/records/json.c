@@ -112,7 +112,8 @@ static json_t *measurement_json(const struct rig_measurement *m, int *failed)
 	return o;
 }
 
-static json_t *step_json(const struct rig_record_step *st, size_t index, int *failed)
+static json_t *step_json(const struct rig_record_step *st, size_t index, int verdicts,
+			 int *failed)
 {
 	json_t *o = json_object();
 	json_t *ms = json_array();
@@ -126,6 +127,12 @@ static json_t *step_json(const struct rig_record_step *st, size_t index, int *fa
 	put(o, "started", jtime(st->started_ms), failed);
 	put(o, "duration_s", jnum(st->duration_s), failed);
 	put(o, "measurements", ms, failed);
+	if (verdicts) { /* derived from the measurements, for readers of the file */
+		int verdict = rig_record_step_verdict(st), drifted = rig_record_step_drifted(st);
+		put(o, "verdict",
+		    verdict < 0 ? json_null() : json_string(rig_outcome_name(verdict)), failed);
+		put(o, "drifted", drifted < 0 ? json_null() : json_boolean(drifted), failed);
+	}
 	return o;
 }
 
@@ -310,7 +317,7 @@ static json_t *record_json(const struct rig_record *r, int *failed)
 	json_t *steps = json_array();
 	json_t *station;
 	for (size_t i = 0; i < r->n_steps; i++)
-		append(steps, step_json(r->steps[i], i, failed), failed);
+		append(steps, step_json(r->steps[i], i, r->step_verdicts, failed), failed);
 	header_json(o, r, failed);
 	station = json_object_get(o, "station");
 	put(station, "instruments", instruments_json(&r->station, failed), failed);
@@ -560,8 +567,11 @@ static int read_measurement(const struct rd *r, json_t *o, struct rig_measuremen
 	return 0;
 }
 
-static const char *const step_keys[] = {"index", "name", "type", "outcome", "reason",
-					"started", "duration_s", "measurements", NULL};
+/* verdict and drifted are derived from the measurements: not kept when read,
+ * only whether the file has them (records written before them lack them). */
+static const char *const step_keys[] = {"index",	 "name",      "type",	    "outcome",
+					"reason",	 "started",   "duration_s",
+					"measurements", "?verdict", "?drifted", NULL};
 
 static int read_step(const struct rd *parent, json_t *o, size_t i, struct rig_record *rec)
 {
@@ -573,6 +583,7 @@ static int read_step(const struct rd *parent, json_t *o, size_t i, struct rig_re
 	int ret = json_is_object(o) ? check_keys(&r, o, step_keys) : rd_fail(parent, where, "an object");
 	if (ret < 0 || (ret = rig_record_step_begin(rec, "", "", &st)) < 0)
 		return ret;
+	rec->step_verdicts = json_object_get(o, "verdict") != NULL;
 	json_t *ms = json_object_get(o, "measurements");
 	if ((ret = get_int(&r, o, "index", (json_int_t)i, (json_int_t)i, &index)) < 0 ||
 	    (ret = get_str(&r, o, "name", st->name, sizeof(st->name))) < 0 ||

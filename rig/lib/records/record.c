@@ -107,6 +107,7 @@ int rig_record_new(struct rig_record **out)
 	if (!rec)
 		return rigi_fail(RIG_ERR_NOMEM, "new run record: out of memory");
 	rec->started_ms = rig_time_now_ms();
+	rec->step_verdicts = 1;
 	ret = rig_run_id_make(rec->started_ms, rec->run_id, sizeof(rec->run_id));
 	if (ret < 0) {
 		free(rec);
@@ -163,6 +164,21 @@ int rig_record_step_begin(struct rig_record *rec, const char *name, const char *
 	if (out)
 		*out = st;
 	return 0;
+}
+
+int rig_record_step_verdict(const struct rig_record_step *step)
+{
+	for (size_t i = 0; i < step->n_measurements; i++)
+		if (step->measurements[i].judged)
+			return (int)rig_measurements_outcome(step->measurements,
+							     step->n_measurements);
+	return -1;
+}
+
+int rig_record_step_drifted(const struct rig_record_step *step)
+{
+	int v = strcmp(step->type, "as_found") == 0 ? rig_record_step_verdict(step) : -1;
+	return v == RIG_OUTCOME_FAIL ? 1 : v == RIG_OUTCOME_PASS ? 0 : -1;
 }
 
 int rig_record_step_add(struct rig_record_step *step, const struct rig_measurement *m)

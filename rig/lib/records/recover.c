@@ -435,6 +435,7 @@ static int rebuild(const char *journal, const struct rig_record *claimed, char *
 		snprintf(rec->journal_sha256, sizeof(rec->journal_sha256), "%s", rp.last_sha256);
 		snprintf(rec->signer_public_key, sizeof(rec->signer_public_key), "%s",
 			 claimed->signer_public_key);
+		rec->step_verdicts = claimed->step_verdicts;
 		ret = rig_record_to_json(rec, json);
 	}
 	rig_record_free(rec);
