@@ -179,6 +179,9 @@ struct rig_analysis {
 	struct rig_stats protrusion_um;
 	struct rig_stats period_s;
 	struct rig_stats stroke_rate_hz;   /* 1 / period, strokes per second */
+	double stroke_rate_u_hz;           /* standard uncertainty of its mean: sem widened
+					      for the correlation of adjacent periods */
+	double stroke_rate_rho1;           /* their lag-1 autocorrelation (NaN: too few) */
 	struct rig_stats peak_force_mn;
 	struct rig_stats penetration_um;   /* 0 for strokes without puncture */
 	struct rig_stats tenting_um;       /* punctured strokes only */

@@ -347,6 +347,43 @@ static double reciprocal(double v)
 	return 1.0 / v;
 }
 
+/* The standard uncertainty of the mean stroke rate. Consecutive periods
+ * are not independent: each runs from one mid-level crossing to the next,
+ * so one stroke's timing enters two of them (an MA(1) series; lag-1
+ * autocorrelation ~ +0.3 for a cam's symmetric stroke), and sd/sqrt(n)
+ * understates the scatter of the mean. The long-run variance of an MA(1)
+ * series is var * (1 + 2 rho1): rho1 is estimated from adjacent accepted
+ * strokes, clamped to [0, 0.5] (0: never less than sd/sqrt(n); 0.5: the
+ * largest an MA(1) series has). docs/analysis.md §5. */
+static void rate_uncertainty(struct rig_analysis *an)
+{
+	const struct rig_stats *s = &an->stroke_rate_hz;
+	double num = 0, den = 0;
+	size_t pairs = 0;
+
+	an->stroke_rate_rho1 = NAN;
+	an->stroke_rate_u_hz = s->n ? s->sem : NAN;
+	if (s->n < 3)
+		return;
+	for (size_t k = 0; k < an->n_strokes; k++) {
+		const struct rig_stroke *a = &an->strokes[k];
+		if (a->status != RIG_STROKE_OK || isnan(a->period_s))
+			continue;
+		den += (1 / a->period_s - s->mean) * (1 / a->period_s - s->mean);
+		const struct rig_stroke *b = k + 1 < an->n_strokes ? &an->strokes[k + 1] : NULL;
+		if (b && b->status == RIG_STROKE_OK && !isnan(b->period_s)) {
+			num += (1 / a->period_s - s->mean) * (1 / b->period_s - s->mean);
+			pairs++;
+		}
+	}
+	if (pairs < 2 || !(den > 0))
+		return;
+	double rho = num / den;
+	an->stroke_rate_rho1 = rho;
+	rho = rho < 0 ? 0 : rho > 0.5 ? 0.5 : rho;
+	an->stroke_rate_u_hz = s->sem * sqrt(1 + 2 * rho);
+}
+
 static int summarise_all(struct run *r)
 {
 	struct rig_analysis *an = r->an;
@@ -370,6 +407,8 @@ static int summarise_all(struct run *r)
 		an->count[an->strokes[k].status]++;
 		an->n_punctured += an->strokes[k].status == RIG_STROKE_OK && an->strokes[k].punctured;
 	}
+	if (ret == 0)
+		rate_uncertainty(an);
 	return ret;
 }
 

@@ -170,7 +170,7 @@ double rigi_protrusion_u(const struct rigi_run *r, const struct rig_analysis *an
 double rigi_rate_u_spm(const struct rigi_run *r, const struct rig_analysis *an)
 {
 	double rate = an->stroke_rate_hz.mean * 60.0;
-	double sem = an->stroke_rate_hz.sem * 60.0;
+	double sem = an->stroke_rate_u_hz * 60.0;
 	double clock = rate * RIGI_DAQ_CLOCK_REL_U;
 	(void)r;
 	return 2.0 * sqrt(sem * sem + clock * clock);
