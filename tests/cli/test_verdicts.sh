@@ -11,7 +11,10 @@
 #      (exit 2, a record, no measurement), unless the suite lowers min_tur;
 #   3. Ctrl-C while the table is being written (the pen holding a TABLE_CHUNK)
 #      finishes the write and reads it back before the run stops ABORTED: the
-#      pen's active table is the one stored in calibrations/, verified.
+#      pen's active table is the one stored in calibrations/, verified;
+#   4. a blank pen (its flash's table slots erased: no valid table, NO_TABLE)
+#      fails the verify suite naming NO_TABLE, and the calibrate suite
+#      calibrates it from service mode (as-found skipped, recorded so): PASS.
 # Usage: test_verdicts.sh PATH/TO/rig SOURCE_DIR
 set -u
 rig=$1
@@ -154,6 +157,42 @@ EOF
   pass "3 Ctrl-C inside TABLE_CHUNK: write finished, read back identical, then ABORTED (exit 5)"
 else
   fail "3 Ctrl-C during the write" "want exit 5 (got $rc), write_table and read_back PASS, the active table = the stored one" "$work/ctrlc.out"
+fi
+
+# ---- 4. A blank pen. ----
+ctl load 0 BLANK-0001 >/dev/null
+ctl unload 0 >/dev/null
+# Erase the markers and both table slots (docs/sim-pen.md, flash layout).
+$py -c '
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[0x40:0x60] = b"\xff" * 0x20
+b[0x100:0x800] = b"\xff" * 0x700
+open(p, "wb").write(b)' "$sim/BLANK-0001.flash"
+ctl load 0 BLANK-0001 >/dev/null
+run blank-verify verify
+if [ "$(cat "$work/blank-verify.rc")" = 1 ] &&
+  grep -q "as_found: the pen reports NO_TABLE: it has no valid calibration table; calibrate it" \
+    "$work/blank-verify.out"; then
+  pass "4a blank pen, verify suite: FAIL naming NO_TABLE"
+else
+  fail "4a blank pen, verify suite" "want exit 1 naming NO_TABLE" "$work/blank-verify.out"
+fi
+run blank-cal calibrate
+rec=$(last_record BLANK-0001)
+if [ "$(cat "$work/blank-cal.rc")" = 0 ] && [ -n "$rec" ] && $py - "$rec" <<'EOF'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["outcome"] == "PASS", r["outcome"]
+assert r["unit"]["previous_table"] is None, r["unit"]["previous_table"]
+found = [s for s in r["steps"] if s["type"] == "as_found"][0]
+assert found["outcome"] == "PASS" and "NO_TABLE" in found["reason"] and not found["measurements"], found
+assert found["verdict"] is None and found["drifted"] is None, found
+EOF
+  pass "4b blank pen calibrated from service mode: PASS, as-found skipped (no table)"
+else
+  fail "4b blank pen, calibrate suite" "want PASS with the as-found step skipped" "$work/blank-cal.out"
 fi
 
 echo "test_verdicts: $passed passed, $failed failed"

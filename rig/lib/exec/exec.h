@@ -174,6 +174,9 @@ int rigi_tur_check_points(const struct rig_suite *suite, const struct rig_step *
 int rigi_tur_check_suite(const struct rig_suite *suite, const struct rig_nest *nest);
 
 /* ---- preflight.c: what is checked before the pen is touched ---- */
+
+/** 1 when @p s has a write_table step. */
+int rigi_suite_writes_table(const struct rig_suite *s);
 /** Locks, the signing key, the line key, writable folders with room, the
  *  phantom's strokes.
  *  0, or a rig_err with the cause in rig_last_error(); *@p bad_input is

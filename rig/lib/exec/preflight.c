@@ -98,7 +98,7 @@ static int check_room(const char *dir, unsigned long long need, const char *what
 	return 0;
 }
 
-static int suite_writes_table(const struct rig_suite *s)
+int rigi_suite_writes_table(const struct rig_suite *s)
 {
 	for (size_t i = 0; i < s->n_steps; i++)
 		if (s->steps[i].type == RIG_STEP_WRITE_TABLE)
@@ -139,7 +139,7 @@ int rigi_preflight(struct rigi_run *r, const char *signing_key, int *bad_input)
 	    (ret = check_room(r->calibrations, CALIBRATIONS_NEED_BYTES,
 			      "the calibrations folder")) < 0)
 		return ret;
-	if (suite_writes_table(r->opt->suite) && (ret = rigi_ensure_key(r)) < 0) {
+	if (rigi_suite_writes_table(r->opt->suite) && (ret = rigi_ensure_key(r)) < 0) {
 		*bad_input = ret == RIG_ERR_FORMAT || ret == RIG_ERR_PERMISSION ||
 			     ret == RIG_ERR_NOT_FOUND;
 		rigi_error_context("line key (needed to sign the table)");

@@ -371,6 +371,31 @@ static void conclude(struct rigi_step_result *res, int as_left, enum rig_outcome
 			flag, depth, rate, why[0] ? "; " : "", why);
 }
 
+/* A pen without a valid table (blank from assembly, or both slots corrupt)
+ * refuses user mode. As found there is then nothing to measure, and a suite
+ * that writes a table calibrates it from service mode; otherwise it fails,
+ * naming the flag. Returns 1 when @p res is decided here. */
+static int no_table(struct rigi_run *r, const struct rig_step *st, struct rigi_step_result *res)
+{
+	struct rig_dut_status ds;
+	int ret = rig_dut_status(r->dut, &ds);
+	if (ret < 0) {
+		rigi_result_from_error(r, res, ret, "reading the pen's status");
+		return 1;
+	}
+	if (!(ds.fault_flags & RIG_DUT_FAULT_NO_TABLE))
+		return 0;
+	if (st->type == RIG_STEP_AS_FOUND && rigi_suite_writes_table(r->opt->suite))
+		rigi_result_set(res, RIG_OUTCOME_PASS,
+				"skipped: the pen has no valid table (NO_TABLE), so nothing to "
+				"measure as found; it is calibrated from service mode");
+	else
+		rigi_result_set(res, RIG_OUTCOME_FAIL,
+				"the pen reports NO_TABLE: it has no valid calibration table%s",
+				st->type == RIG_STEP_AS_FOUND ? "; calibrate it" : "");
+	return 1;
+}
+
 void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
 		       struct rig_record_step *rs, struct rigi_step_result *res)
 {
@@ -382,6 +407,8 @@ void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
 	int n = plan_points(r, st, pts, 512);
 	enum rig_outcome verdict, health;
 
+	if (no_table(r, st, res))
+		return;
 	if (n <= 0) {
 		rigi_result_from_error(r, res, n ? n : RIG_ERR_ARG, "planning the setpoints");
 		return;
