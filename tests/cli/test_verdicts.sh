@@ -14,7 +14,10 @@
 #      pen's active table is the one stored in calibrations/, verified;
 #   4. a blank pen (its flash's table slots erased: no valid table, NO_TABLE)
 #      fails the verify suite naming NO_TABLE, and the calibrate suite
-#      calibrates it from service mode (as-found skipped, recorded so): PASS.
+#      calibrates it from service mode (as-found skipped, recorded so): PASS;
+#   5. run-in: a pen calibrated by the shipped suite (which runs the drive
+#      warm before the rate sweep) still strokes within 1 % of every speed
+#      level after 10 minutes of use (cold-calibrated: about +1.6 %).
 # Usage: test_verdicts.sh PATH/TO/rig SOURCE_DIR
 set -u
 rig=$1
@@ -193,6 +196,34 @@ EOF
   pass "4b blank pen calibrated from service mode: PASS, as-found skipped (no table)"
 else
   fail "4b blank pen, calibrate suite" "want PASS with the as-found step skipped" "$work/blank-cal.out"
+fi
+
+# ---- 5. Run-in: the rates still hold after 10 minutes of use. ----
+ctl load 0 RUNIN-0001 >/dev/null
+run runin calibrate
+"$rig" dut run "unix://$sim/nest0.sock" 1250 5400 --seconds 60 >/dev/null 2>&1 &
+use=$!
+bg_pids="$bg_pids $use"
+sleep 0.3
+# In lockstep, station time passes in captures: ten of 60 s are 10 minutes.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  "$rig" daq capture --uri "modbus-tcp://127.0.0.1:$port?unit=1" --rate 1000 --seconds 60 \
+    --out "$work/use.csv" >/dev/null 2>>"$work/use.err"
+done
+kill -INT "$use" 2>/dev/null
+wait "$use" 2>/dev/null
+worst=0
+for level in 3000 4200 5400 6600 7800 9000; do
+  e=$(true_rate_error 1250 "$level")
+  worst=$(awk -v a="$worst" -v b="$e" 'BEGIN { x = b < 0 ? -b : b; y = a < 0 ? -a : a; print (x > y ? b : a) }')
+done
+rec=$(last_record RUNIN-0001)
+if [ "$(cat "$work/runin.rc")" = 0 ] && [ -n "$rec" ] &&
+  grep -q '"type": *"run_in"' "$rec" && awk -v e="$worst" 'BEGIN { exit !(e < 1 && e > -1) }'; then
+  pass "5 run-in: worst true rate error after 10 minutes of use $worst %"
+else
+  fail "5 run-in" "want PASS and every speed level within 1 % after 10 minutes of use (worst $worst %)" \
+    "$work/runin.out" "$work/use.err"
 fi
 
 echo "test_verdicts: $passed passed, $failed failed"

@@ -26,16 +26,17 @@ static void calibrate_suite(void **state)
 {
 	static const enum rig_step_type order[] = {
 		RIG_STEP_IDENTIFY,   RIG_STEP_READINESS, RIG_STEP_AS_FOUND,
-		RIG_STEP_DEPTH_SWEEP, RIG_STEP_RATE_SWEEP, RIG_STEP_FIT,
-		RIG_STEP_WRITE_TABLE, RIG_STEP_READ_BACK, RIG_STEP_AS_LEFT};
+		RIG_STEP_DEPTH_SWEEP, RIG_STEP_RUN_IN,    RIG_STEP_RATE_SWEEP,
+		RIG_STEP_FIT,        RIG_STEP_WRITE_TABLE, RIG_STEP_READ_BACK,
+		RIG_STEP_AS_LEFT};
 	struct rig_suite *s = NULL;
 	(void)state;
 	assert_int_equal(rig_suite_load(RIG_SOURCE_DIR "/fixtures/suites/calibrate.yaml", &s), 0);
 	assert_string_equal(s->name, "calibrate");
 	assert_string_equal(s->version, "1.0");
 	assert_non_null(s->description);
-	assert_int_equal(s->n_steps, 9);
-	for (size_t i = 0; i < 9; i++) {
+	assert_int_equal(s->n_steps, 10);
+	for (size_t i = 0; i < 10; i++) {
 		assert_int_equal(s->steps[i].type, order[i]);
 		assert_string_equal(s->steps[i].name, rig_step_type_name(order[i]));
 	}
@@ -52,13 +53,18 @@ static void calibrate_suite(void **state)
 	assert_true(ds->approach_up);
 	assert_int_equal(ds->duty, 600);
 	assert_int_equal(ds->stop_above_um, 2800);
-	const struct rig_step_rate_sweep *rs = &s->steps[4].u.rate_sweep;
+	const struct rig_step_run_in *ri = &s->steps[4].u.run_in;
+	assert_int_equal(ri->code, 0);
+	assert_int_equal(ri->duty, 1000);
+	assert_true(ri->capture_s == 2 && ri->window_s == 30 && ri->max_slope_pct_per_min == 0.25);
+	assert_true(ri->min_s == 30 && ri->max_s == 600);
+	const struct rig_step_rate_sweep *rs = &s->steps[5].u.rate_sweep;
 	assert_int_equal(rs->n_duties, 17);
 	assert_int_equal(rs->duties[16], 1000);
 	assert_int_equal(rs->code, 0);
-	assert_int_equal(s->steps[5].u.fit.max_degree, 3);
-	assert_true(s->steps[5].u.fit.monotone);
-	const struct rig_step_measure *al = &s->steps[8].u.measure;
+	assert_int_equal(s->steps[6].u.fit.max_degree, 3);
+	assert_true(s->steps[6].u.fit.monotone);
+	const struct rig_step_measure *al = &s->steps[9].u.measure;
 	assert_tolerance(&al->depth, 50, 0.05, RIG_GUARD_GUARDED, 1);
 	assert_tolerance(&al->rate, 0, 0.03, RIG_GUARD_GUARDED, 1);
 	rig_suite_free(s);
@@ -137,7 +143,7 @@ struct bad_case {
 static const struct bad_case bad_suites[] = {
 	{"bad_suite_step_type.yaml", 24, 11,
 	 "'type': expected one of identify, readiness, as_found, depth_sweep, rate_sweep, fit, "
-	 "write_table, read_back, as_left, found 'fitting'"},
+	 "write_table, read_back, as_left, run_in, found 'fitting'"},
 	{"bad_suite_step_key.yaml", 16, 5, "unknown key 'duty' in 'steps[2] (as_found)'"},
 	{"bad_suite_missing_key.yaml", 16, 5,
 	 "expected key 'duty' in 'steps[3] (depth_sweep)', found none"},

@@ -25,6 +25,7 @@ enum rig_step_type {
 	RIG_STEP_WRITE_TABLE,     /* write the signed table (A/B slot, commit) */
 	RIG_STEP_READ_BACK,       /* read the active table back, compare bytes */
 	RIG_STEP_AS_LEFT,         /* measure again after adjusting; the acceptance verdict */
+	RIG_STEP_RUN_IN,          /* service mode: run the drive until its rate is stable */
 };
 
 /** Name as written in suite files ("identify", "as_found", ...); NULL for a
@@ -82,6 +83,21 @@ struct rig_step_rate_sweep {
 	unsigned settle_ms;
 };
 
+/** run_in: the drive speeds up as it warms; calibrating its rates cold
+ *  leaves a pen fast in use. Captures follow each other with the motor on
+ *  until the rate's trend over the last window is confidently flat. */
+struct rig_step_run_in {
+	uint16_t code;           /* actuator code; 0: the middle user depth's, read off the
+				    depth sweep (as the rate sweep) or the pen's lowest */
+	uint16_t duty;           /* motor duty, permille (default 1000) */
+	double capture_s;        /* each rate reading (default 2) */
+	double window_s;         /* the trend is fitted over this much of the latest time
+				    (default 30) */
+	double max_slope_pct_per_min; /* stable: |slope| + 2 u(slope) at most this (0.25) */
+	double min_s, max_s;     /* at least / at most this long (30 / 600); not stable by
+				    max_s: FAIL (the drive does not settle) */
+};
+
 struct rig_step_fit {
 	unsigned max_degree;     /* highest polynomial degree tried, 1..5 */
 	int monotone;            /* always 1: pens refuse tables that do not increase */
@@ -102,6 +118,7 @@ struct rig_step {
 		struct rig_step_measure measure;   /* as_found, as_left */
 		struct rig_step_depth_sweep depth_sweep;
 		struct rig_step_rate_sweep rate_sweep;
+		struct rig_step_run_in run_in;
 		struct rig_step_fit fit;
 	} u;
 };

@@ -143,6 +143,15 @@ void rigi_step_depth_sweep(struct rigi_run *r, const struct rig_step *st,
 			   struct rig_record_step *rs, struct rigi_step_result *res);
 void rigi_step_rate_sweep(struct rigi_run *r, const struct rig_step *st,
 			  struct rig_record_step *rs, struct rigi_step_result *res);
+/** A reported (not judged) measurement of @p rs. */
+void rigi_add_reported(struct rigi_run *r, struct rig_record_step *rs, const char *name,
+		       const char *quantity, const char *unit, double setpoint, double value, double u,
+		       size_t n);
+/** The code of the middle user depth, read off the depth sweep; 0 when the
+ *  sweep does not cover it (or did not run). */
+uint16_t rigi_middle_code(const struct rigi_run *r);
+void rigi_step_run_in(struct rigi_run *r, const struct rig_step *st, struct rig_record_step *rs,
+		      struct rigi_step_result *res);
 void rigi_step_fit(struct rigi_run *r, const struct rig_step *st, struct rig_record_step *rs,
 		   struct rigi_step_result *res);
 void rigi_step_write_table(struct rigi_run *r, const struct rig_step *st,

@@ -37,8 +37,9 @@ static int sweep_point(struct rigi_run *r, uint16_t code, uint16_t duty, double 
 	return 0;
 }
 
-static void add_reported(struct rigi_run *r, struct rig_record_step *rs, const char *name, const char *quantity,
-			 const char *unit, double setpoint, double value, double u, size_t n)
+void rigi_add_reported(struct rigi_run *r, struct rig_record_step *rs, const char *name,
+		       const char *quantity, const char *unit, double setpoint, double value, double u,
+		       size_t n)
 {
 	struct rig_measurement m;
 	rig_measurement_init(&m, name, quantity, unit, setpoint);
@@ -99,7 +100,7 @@ static int run_sweep(struct rigi_run *r, const struct rig_step *st, struct rig_r
 			y = quantity(sw, r, s.an, &u);
 			snprintf(name, sizeof(name), "%s@%s%u", depth ? "protrusion" : "rate",
 				 sw->varied, v);
-			add_reported(r, rs, name, depth ? "protrusion" : "rate", depth ? "um" : "spm", v,
+			rigi_add_reported(r, rs, name, depth ? "protrusion" : "rate", depth ? "um" : "spm", v,
 				     y, u, s.n_accepted);
 			out->x[out->n] = v;
 			out->y[out->n++] = y;
@@ -153,7 +154,7 @@ void rigi_step_depth_sweep(struct rigi_run *r, const struct rig_step *st,
 /* The code of the middle user depth, read off the depth sweep by linear
  * interpolation, so that rates are calibrated under the load at which they
  * are checked; 0 when the sweep does not cover it. */
-static uint16_t rate_sweep_code(const struct rigi_run *r)
+uint16_t rigi_middle_code(const struct rigi_run *r)
 {
 	const struct rigi_sweep *d = &r->depth_sweep;
 	double target = rigi_middle_depth(&r->id);
@@ -169,7 +170,7 @@ void rigi_step_rate_sweep(struct rigi_run *r, const struct rig_step *st,
 			  struct rig_record_step *rs, struct rigi_step_result *res)
 {
 	const struct rig_step_rate_sweep *rsw = &st->u.rate_sweep;
-	uint16_t code = rsw->code ? rsw->code : rate_sweep_code(r);
+	uint16_t code = rsw->code ? rsw->code : rigi_middle_code(r);
 	int ret = rigi_ensure_auth(r);
 
 	r->rate_sweep.n = 0;

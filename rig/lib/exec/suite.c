@@ -18,7 +18,7 @@
 
 static const char *const step_names[] = {
 	"identify", "readiness", "as_found", "depth_sweep", "rate_sweep",
-	"fit",      "write_table", "read_back", "as_left", NULL,
+	"fit",      "write_table", "read_back", "as_left",	"run_in",      NULL,
 };
 
 #define STEP_COMMON "type", "name"
@@ -35,10 +35,13 @@ static const char *const keys_depth_sweep[] = {STEP_COMMON, "codes",     "duty",
 static const char *const keys_rate_sweep[] = {STEP_COMMON, "duties",    "code",
 					      "capture_s", "settle_ms", NULL};
 static const char *const keys_fit[] = {STEP_COMMON, "max_degree", "monotone", NULL};
+static const char *const keys_run_in[] = {STEP_COMMON, "code",	"duty",	   "capture_s",
+					  "window_s",	"max_slope_pct_per_min", "min_s",
+					  "max_s",	NULL};
 
 static const char *const *const step_keys[] = {
 	keys_plain,      keys_readiness, keys_measure, keys_depth_sweep, keys_rate_sweep,
-	keys_fit,        keys_plain,     keys_plain,   keys_measure,
+	keys_fit,        keys_plain,     keys_plain,   keys_measure,     keys_run_in,
 };
 
 static const char *const top_keys[] = {"name",  "version", "description", "limits",
@@ -296,6 +299,35 @@ static int read_rate_sweep(const struct rigi_map *m, struct rig_step_rate_sweep 
 	return 0;
 }
 
+static int read_run_in(const struct rigi_map *m, struct rig_step_run_in *s)
+{
+	unsigned long code = 0, duty = 1000;
+	int ret;
+	s->capture_s = 2;
+	s->window_s = 30;
+	s->max_slope_pct_per_min = 0.25;
+	s->min_s = 30;
+	s->max_s = 600;
+	if ((ret = rigi_map_uint(m, "code", RIGI_OPTIONAL, 1, 65535, &code)) < 0 ||
+	    (ret = rigi_map_uint(m, "duty", RIGI_OPTIONAL, 1, 1000, &duty)) < 0 ||
+	    (ret = rigi_map_num(m, "capture_s", RIGI_OPTIONAL, 0.1, 60, &s->capture_s)) < 0 ||
+	    (ret = rigi_map_num(m, "window_s", RIGI_OPTIONAL, 1, 3600, &s->window_s)) < 0 ||
+	    (ret = rigi_map_num(m, "max_slope_pct_per_min", RIGI_OPTIONAL, 0.001, 100,
+				&s->max_slope_pct_per_min)) < 0 ||
+	    (ret = rigi_map_num(m, "min_s", RIGI_OPTIONAL, 0, 3600, &s->min_s)) < 0 ||
+	    (ret = rigi_map_num(m, "max_s", RIGI_OPTIONAL, 1, 7200, &s->max_s)) < 0)
+		return ret;
+	if (s->window_s < 3 * s->capture_s || s->max_s < s->window_s || s->max_s < s->min_s)
+		return rigi_cfg_fail(m->cfg, m->node,
+				     "%s: expected window_s >= 3 x capture_s (a trend needs three "
+				     "readings) and max_s >= window_s and min_s, found capture_s %g, "
+				     "window_s %g, min_s %g, max_s %g", m->what, s->capture_s,
+				     s->window_s, s->min_s, s->max_s);
+	s->code = (uint16_t)code;
+	s->duty = (uint16_t)duty;
+	return 0;
+}
+
 static int read_fit(const struct rigi_map *m, struct rig_step_fit *s)
 {
 	unsigned long degree = 3;
@@ -338,6 +370,8 @@ static int read_params(const struct rigi_map *m, const struct rig_suite *suite,
 		return read_rate_sweep(m, &st->u.rate_sweep);
 	case RIG_STEP_FIT:
 		return read_fit(m, &st->u.fit);
+	case RIG_STEP_RUN_IN:
+		return read_run_in(m, &st->u.run_in);
 	default:
 		return 0;
 	}
@@ -415,7 +449,8 @@ static int check_order(const struct rigi_cfg *cfg, const struct rig_suite *s)
 		const struct rig_step *st = &s->steps[i];
 		const char *name = step_names[st->type];
 		int measuring = st->type == RIG_STEP_AS_FOUND || st->type == RIG_STEP_AS_LEFT ||
-				st->type == RIG_STEP_DEPTH_SWEEP || st->type == RIG_STEP_RATE_SWEEP;
+				st->type == RIG_STEP_DEPTH_SWEEP || st->type == RIG_STEP_RATE_SWEEP ||
+				st->type == RIG_STEP_RUN_IN;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(s->steps[j].name, st->name) == 0)
 				return step_fail(cfg, st,

@@ -161,7 +161,8 @@ static int keep_capture(struct rigi_attach *a, const struct rig_ev_capture *c)
 static int measuring_step(const char *type)
 {
 	return !strcmp(type, "as_found") || !strcmp(type, "as_left") ||
-	       !strcmp(type, "depth_sweep") || !strcmp(type, "rate_sweep");
+	       !strcmp(type, "depth_sweep") || !strcmp(type, "rate_sweep") ||
+	       !strcmp(type, "run_in");
 }
 
 int rigi_attach_sink(const struct rig_event *ev, void *user)

@@ -51,8 +51,11 @@ static unsigned remove_temps(const char *dir, const char *prefix)
 unsigned rigi_remove_run_temps(const char *dir, const char *calibrations, const char *serial,
 			       const char *run_id, unsigned *stats)
 {
-	char cal[RIGI_PATH_MAX * 2];
+	char cal[RIGI_PATH_MAX * 2], captures[RIGI_PATH_MAX * 2];
 	unsigned n = remove_temps(dir, "");
+	/* A run killed while it kept a raw capture leaves that write's temp. */
+	snprintf(captures, sizeof(captures), "%s/captures", dir);
+	n += remove_temps(captures, "");
 	if (calibrations && *calibrations && serial && *serial) {
 		snprintf(cal, sizeof(cal), "%s/%s", calibrations, serial);
 		n += remove_temps(cal, run_id);
