@@ -61,6 +61,7 @@ struct rigi_run {
 	int authenticated;
 	uint8_t key[RIG_KEY_BYTES];
 	int have_key;
+	int rezero;                     /* readiness zeroed: re-zero before each depth step */
 
 	struct rigi_sweep depth_sweep;  /* code -> protrusion */
 	struct rigi_sweep rate_sweep;   /* duty -> strokes/s */
@@ -99,6 +100,10 @@ int rigi_ensure_auth(struct rigi_run *r);
 /** Wait @p ms of station time (divided by the time scale); RIG_ERR_INTERRUPTED
  *  when Ctrl-C arrives meanwhile. Keeps the pen's link alive. */
 int rigi_settle(struct rigi_run *r, unsigned ms);
+/** Re-zero the displacement sensor before a step that measures depth (when
+ *  readiness zeroed it): its drift since then would otherwise enter every
+ *  reading. 0, or the error with @p res set. */
+int rigi_rezero(struct rigi_run *r, struct rigi_step_result *res);
 /* Longest real time a run leaves its pen without a frame: a quarter of the
  * pen's host-loss watchdog (docs/protocol.md). */
 #define RIGI_KEEPALIVE_MS 250

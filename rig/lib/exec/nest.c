@@ -117,6 +117,16 @@ int rigi_keepalive(void *run)
 	return ret;
 }
 
+int rigi_rezero(struct rigi_run *r, struct rigi_step_result *res)
+{
+	int ret = r->rezero ? rig_dut_motor(r->dut, 0) : 0;
+	if (ret == 0 && r->rezero)
+		ret = rig_displacement_zero(r->disp);
+	if (ret < 0)
+		rigi_result_from_error(r, res, ret, "re-zeroing the displacement sensor");
+	return ret;
+}
+
 int rigi_settle(struct rigi_run *r, unsigned ms)
 {
 	r->sum->physical_s += ms / 1000.0;

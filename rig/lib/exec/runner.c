@@ -287,6 +287,7 @@ void rigi_step_readiness(struct rigi_run *r, const struct rig_step *st,
 	     check_sensor("taring the force sensor", rig_force_tare(r->force),
 			  &(struct rig_sensor_reading){0}, r, res) < 0))
 		return;
+	r->rezero = rd->zero_sensors;
 	if (check_sensor("displacement sensor", rig_displacement_read(r->disp, &reading), &reading,
 			 r, res) < 0 ||
 	    check_sensor("force sensor", rig_force_read(r->force, &reading), &reading, r, res) < 0)

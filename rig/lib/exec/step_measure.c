@@ -407,7 +407,7 @@ void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
 	int n = plan_points(r, st, pts, 512);
 	enum rig_outcome verdict, health;
 
-	if (no_table(r, st, res))
+	if (no_table(r, st, res) || rigi_rezero(r, res) < 0)
 		return;
 	if (n <= 0) {
 		rigi_result_from_error(r, res, n ? n : RIG_ERR_ARG, "planning the setpoints");

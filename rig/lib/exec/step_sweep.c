@@ -140,6 +140,8 @@ void rigi_step_depth_sweep(struct rigi_run *r, const struct rig_step *st,
 		rigi_result_from_error(r, res, ret, "authentication for service mode");
 		return;
 	}
+	if (rigi_rezero(r, res) < 0)
+		return;
 	/* Take up the backlash: start below the first code. */
 	if (d->approach_up && (ret = rig_dut_set_service(r->dut, r->id.code_min, d->duty)) < 0) {
 		rigi_result_from_error(r, res, ret, "backlash approach");
