@@ -964,7 +964,7 @@ static void reserved_types_get_nak(void **state)
 static void error_check_order(void **state)
 {
 	struct fix *f = *state;
-	uint8_t p[8] = {0}, b[600];
+	uint8_t p[8] = {0}, b[600] = {0};
 	size_t len = blob(b, &GOOD, SERIAL, 2, f->key);
 
 	assert_int_equal(req(f, 0x15, p, 3, NULL, NULL), UNKNOWN_COMMAND); /* any length */
