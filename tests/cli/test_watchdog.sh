@@ -100,15 +100,16 @@ stop_after() {
   done
 }
 
-# The stop came 1000 ms after the host's last frame, give or take the tick
-# and this script's polling: the host's last frame is at most a few ms
-# before t0 here.
+# The stop came 1000 ms after the host's last frame, plus the 50 ms tick
+# and this script's polling (a `rig sim ctl` per poll): the host's last
+# frame is a few ms before t0 here. The margins are for a loaded CI machine
+# (sanitizers, parallel tests); the measured time is printed.
 check_stop_time() {
   local what=$1 ms=$2
   echo "   $what: motor stopped ${ms} ms after the host went quiet"
   if [ "$ms" = never ]; then fail "$what: the motor never stopped"; return; fi
-  [ "$ms" -ge 900 ] || fail "$what: stopped after $ms ms, before the 1000 ms watchdog"
-  [ "$ms" -le 1400 ] || fail "$what: stopped after $ms ms (1000 ms watchdog + 50 ms tick + margin)"
+  [ "$ms" -ge 800 ] || fail "$what: stopped after $ms ms, before the 1000 ms watchdog"
+  [ "$ms" -le 2000 ] || fail "$what: stopped after $ms ms (1000 ms watchdog + 50 ms tick + margin)"
 }
 
 check_host_lost() {
@@ -157,7 +158,7 @@ if start_client 250; then
   # The last keepalive came up to 250 ms before the kill.
   ms=$(stop_after "$t0")
   echo "   keepalive then SIGKILL: motor stopped ${ms} ms after the kill"
-  if [ "$ms" = never ] || [ "$ms" -gt 1400 ] || [ "$ms" -lt 650 ]; then
+  if [ "$ms" = never ] || [ "$ms" -gt 2000 ] || [ "$ms" -lt 550 ]; then
     fail "keepalive then SIGKILL: stopped after $ms ms, expected 750..1050 (+ margin)"
   fi
   check_host_lost "keepalive then SIGKILL"
