@@ -2,7 +2,9 @@
 # The pen's host-loss watchdog (docs/protocol.md §3) end to end against
 # `rig sim --lockstep`: a host puts the simulated pen's motor on and then
 # disappears — a small protocol client killed with SIGKILL while it holds
-# the link, and `rig dut run`, which exits leaving the motor on. Each time
+# the link, and `rig dut run` killed with SIGKILL while it keeps the pen
+# stroking (a rig whose `rig dut run` has no --seconds yet exits at once,
+# leaving the motor on: that is tested instead). Each time
 # the pen must stop by itself 1000 ms (plus the simulator's 50 ms tick) after
 # the last valid frame, measured on the wall clock through the simulator's
 # ground truth (`rig sim ctl truth 0`: rate_hz 0 once the cam stops), and
@@ -118,7 +120,8 @@ check_host_lost() {
   grep -Eq '^faults +.*(HOST_LOST|bit 6)' "$work/status.txt" ||
     { fail "$what: STATUS does not report HOST_LOST (bit 6):"; cat "$work/status.txt"; }
   grep -Eq '^mode +USER' "$work/status.txt" || { fail "$what: not in USER mode"; cat "$work/status.txt"; }
-  "$rig" dut run "$uri" 1000 6000 >"$work/run.txt" 2>&1 &&
+  # (timeout: a `rig dut run` that got its motor on would keep it stroking)
+  timeout 10 "$rig" dut run "$uri" 1000 6000 >"$work/run.txt" 2>&1 &&
     fail "$what: MOTOR 1 accepted while HOST_LOST is latched"
   "$rig" dut safe "$uri" >/dev/null 2>&1 || fail "$what: rig dut safe failed"
   "$rig" dut status "$uri" >"$work/status.txt" 2>&1
@@ -136,14 +139,36 @@ if start_client 0; then
   check_host_lost "SIGKILL"
 fi
 
-echo "2. rig dut run exits and leaves the motor on"
-t0=$(now_ms)
-if "$rig" dut run "$uri" 1000 6000 >"$work/run.txt" 2>&1; then
+if "$rig" dut run --help | grep -q -- '--seconds'; then
+  echo "2. rig dut run (keeping the pen alive) killed with SIGKILL"
+  "$rig" dut run "$uri" 1000 6000 --seconds 60 >"$work/run.txt" 2>&1 &
+  client_pid=$!
+  for _ in $(seq 300); do grep -q 'pen stroking' "$work/run.txt" && break; sleep 0.01; done
+  grep -q 'pen stroking' "$work/run.txt" || fail "rig dut run did not start the motor: $(cat "$work/run.txt")"
+  sleep 2
+  turning || fail "the motor stopped although rig dut run keeps the link alive"
   t0=$(now_ms)
-  check_stop_time "rig dut run" "$(stop_after "$t0")"
-  check_host_lost "rig dut run"
+  kill -9 "$client_pid"
+  wait "$client_pid" 2>/dev/null
+  client_pid=
+  # Its last keepalive came up to 250 ms before the kill.
+  ms=$(stop_after "$t0")
+  echo "   rig dut run, SIGKILL: motor stopped ${ms} ms after the kill"
+  if [ "$ms" = never ] || [ "$ms" -gt 2000 ] || [ "$ms" -lt 550 ]; then
+    fail "rig dut run, SIGKILL: stopped after $ms ms, expected 750..1050 (+ margin)"
+  fi
+  check_host_lost "rig dut run, SIGKILL"
 else
-  fail "rig dut run failed: $(cat "$work/run.txt")"
+  # A rig whose `rig dut run` starts the motor and exits (before the rig's
+  # keepalive): the pen is left running, as by a host that died.
+  echo "2. rig dut run exits and leaves the motor on"
+  if "$rig" dut run "$uri" 1000 6000 >"$work/run.txt" 2>&1; then
+    t0=$(now_ms)
+    check_stop_time "rig dut run" "$(stop_after "$t0")"
+    check_host_lost "rig dut run"
+  else
+    fail "rig dut run failed: $(cat "$work/run.txt")"
+  fi
 fi
 
 echo "3. STATUS every 250 ms keeps it running; SIGKILL then stops it"
