@@ -1,6 +1,7 @@
 /* The DUT endpoint of a simulated nest: a Unix-domain stream socket served
  * by one thread with poll(), a self-pipe to wake it for stop, pen swaps and
- * link cuts, and the nest state under one lock (see dut_endpoint.h). */
+ * link cuts, and the nest state under one lock (see dut_endpoint.h). The
+ * thread also runs the nest's pen's host-loss watchdog every 50 ms. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 
 #define RX_CHUNK 4096u
 #define TX_CAP (4u * 1036u)
+#define TICK_MS 50 /* the pen's watchdog runs at least this often */
 
 struct sim_dut_endpoint {
 	pthread_mutex_t lock;
@@ -225,6 +227,7 @@ static void *endpoint_thread(void *arg)
 	struct sim_dut_endpoint *ep = arg;
 	struct pollfd pfd[3];
 	char drain[64];
+	int timeout;
 
 	for (;;) {
 		pthread_mutex_lock(&ep->lock);
@@ -243,13 +246,18 @@ static void *endpoint_thread(void *arg)
 		pfd[0] = (struct pollfd){.fd = ep->wake[0], .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = ep->listen_fd, .events = POLLIN};
 		pfd[2] = (struct pollfd){.fd = ep->client_fd, .events = POLLIN};
+		timeout = ep->pen ? TICK_MS : -1;
 		pthread_mutex_unlock(&ep->lock);
 
-		if (poll(pfd, pfd[2].fd >= 0 ? 3 : 2, -1) < 0 && errno != EINTR)
+		if (poll(pfd, pfd[2].fd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR)
 			break;
 		pthread_mutex_lock(&ep->lock);
 		while (read(ep->wake[0], drain, sizeof(drain)) > 0)
 			;
+		/* The pen's host-loss watchdog runs whether or not a host is
+		 * connected: a host that died leaves the pen alone here. */
+		if (ep->pen)
+			sim_pen_tick(ep->pen);
 		if (!ep->drop_client && !ep->stopping) {
 			/* Serve first: a host that hung up is reaped before the
 			 * next one is accepted. */

@@ -1,8 +1,9 @@
 /* Firmware model of the simulated pen, device side of docs/protocol.md:
  * frame reception (sync hunt, NAKs, inter-byte timeout), the duplicate
- * request cache, dispatch with length and authentication checks, and the
- * identity, status, authentication, mode and motor commands. The table
- * commands live in firmware_table.c. */
+ * request cache, dispatch with length and authentication checks, the
+ * identity, status, authentication, mode and motor commands, and the
+ * host-loss watchdog. The table commands live in firmware_table.c. Time
+ * comes in as an argument (monotonic ns), so tests drive it. */
 #include <string.h>
 
 #include "core/core.h"
@@ -13,6 +14,7 @@
 #define VERSION 0x01
 #define TYPE_NAK 0xFF
 #define RESP_BIT 0x80
+#define TYPE_RESERVED 0x7F /* 0x7F | 0x80 would be the NAK type: no command */
 #define IDENTIFY_BYTES 94u
 #define STATUS_BYTES 36u
 
@@ -39,6 +41,13 @@ static uint16_t standing_faults(const struct sim_pen *pen)
 	return f;
 }
 
+static void end_session(struct sim_fw *fw)
+{
+	fw->authenticated = 0;
+	fw->nonce_valid = 0;
+	rigi_wipe(fw->nonce, sizeof(fw->nonce));
+}
+
 void sim_fw_reset(struct sim_pen *pen)
 {
 	struct sim_fw *fw = &pen->fw;
@@ -52,9 +61,7 @@ void sim_fw_link_closed(struct sim_pen *pen)
 {
 	struct sim_fw *fw = &pen->fw;
 	fw->rx_len = 0;
-	fw->authenticated = 0;
-	fw->nonce_valid = 0;
-	rigi_wipe(fw->nonce, sizeof(fw->nonce));
+	end_session(fw);
 	fw->cache_req_len = 0;
 	fw->cache_resp_len = 0;
 }
@@ -226,9 +233,7 @@ static uint8_t cmd_safe(struct sim_pen *pen, uint8_t cmd, const uint8_t *p, size
 	struct sim_fw *fw = &pen->fw;
 
 	fw->motor = 0;
-	fw->authenticated = 0;
-	fw->nonce_valid = 0;
-	rigi_wipe(fw->nonce, sizeof(fw->nonce));
+	end_session(fw);
 	if (fw->writing)
 		sim_fw_abort_write(pen);
 	apply_outputs(pen, 0, 0, 0, 0, 0);
@@ -325,6 +330,12 @@ static void execute(struct sim_pen *pen, uint8_t *out, size_t cap, size_t *n_out
 	size_t dlen = 0;
 	uint8_t st;
 
+	if (fw->rx[3] == TYPE_RESERVED || (fw->rx[3] & RESP_BIT)) {
+		/* No response type exists for it (code | 0x80 is the code itself
+		 * or the NAK type): refused as a frame, never cached. */
+		send_nak(pen, SIM_ST_UNKNOWN_COMMAND, out, cap, n_out);
+		return;
+	}
 	if (fw->cache_req_len == fw->rx_len && memcmp(fw->cache_req, fw->rx, fw->rx_len) == 0) {
 		RIGI_DEBUG("sim", "pen %s: repeated request, cached response resent",
 			   pen->serial);
@@ -350,7 +361,8 @@ static void execute(struct sim_pen *pen, uint8_t *out, size_t cap, size_t *n_out
 }
 
 /* One received byte through the frame receiver. */
-static void rx_byte(struct sim_pen *pen, uint8_t b, uint8_t *out, size_t cap, size_t *n_out)
+static void rx_byte(struct sim_pen *pen, int64_t now_ns, uint8_t b, uint8_t *out, size_t cap,
+		    size_t *n_out)
 {
 	struct sim_fw *fw = &pen->fw;
 	size_t need;
@@ -376,22 +388,47 @@ static void rx_byte(struct sim_pen *pen, uint8_t b, uint8_t *out, size_t cap, si
 	if (fw->rx_len < need)
 		return;
 	rigi_trace_bytes("sim", "pen rx", fw->rx, need);
-	if (rigi_get_u32le(fw->rx + need - 4) != rigi_crc32(fw->rx + 2, need - 6))
+	if (rigi_get_u32le(fw->rx + need - 4) != rigi_crc32(fw->rx + 2, need - 6)) {
 		send_nak(pen, SIM_ST_BAD_CRC, out, cap, n_out);
-	else
+	} else {
+		fw->valid_last_ns = now_ns; /* any valid frame shows the host is there */
 		execute(pen, out, cap, n_out);
+	}
 	fw->rx_len = 0;
 }
 
-size_t sim_fw_receive(struct sim_pen *pen, const uint8_t *in, size_t len, uint8_t *out,
-		      size_t cap)
+int sim_fw_watchdog(struct sim_pen *pen, int64_t now_ns)
 {
 	struct sim_fw *fw = &pen->fw;
-	double now = sim_hw_now(pen);
+
+	if ((fw->mode != 1 && !fw->motor) || now_ns - fw->valid_last_ns < SIM_FW_WATCHDOG_NS)
+		return 0;
+	RIGI_INFO("sim", "pen %s: host-loss watchdog: no valid frame for %.0f ms in %s mode "
+		  "with the motor %s; motor off, USER mode, session ended (fault HOST_LOST)",
+		  pen->serial, (double)(now_ns - fw->valid_last_ns) * 1e-6,
+		  fw->mode ? "SERVICE" : "USER", fw->motor ? "on" : "off");
+	fw->motor = 0;
+	end_session(fw);
+	/* A resend of the last request must run again, not replay its answer
+	 * (which may say "motor on"). */
+	fw->cache_req_len = 0;
+	fw->cache_resp_len = 0;
+	fw->faults |= SIM_FAULT_HOST_LOST;
+	apply_outputs(pen, 0, 0, 0, 0, 0);
+	return 1;
+}
+
+size_t sim_fw_receive(struct sim_pen *pen, int64_t now_ns, const uint8_t *in, size_t len,
+		      uint8_t *out, size_t cap)
+{
+	struct sim_fw *fw = &pen->fw;
 	size_t n_out = 0;
 	unsigned long boots = pen->boots;
 
-	if (fw->rx_len > 0 && now - fw->rx_last_s > SIM_FW_RX_TIMEOUT_S) {
+	/* The pen's timers ran while nothing arrived: a watchdog due before
+	 * these bytes tripped then, whatever they hold. */
+	sim_fw_watchdog(pen, now_ns);
+	if (fw->rx_len > 0 && now_ns - fw->rx_last_ns > SIM_FW_RX_TIMEOUT_NS) {
 		RIGI_DEBUG("sim", "pen %s: partial frame of %zu bytes timed out", pen->serial,
 			   fw->rx_len);
 		fw->rx_len = 0;
@@ -402,8 +439,8 @@ size_t sim_fw_receive(struct sim_pen *pen, const uint8_t *in, size_t len, uint8_
 			sim_hw_power_loss(pen);
 			break;
 		}
-		rx_byte(pen, in[i], out, cap, &n_out);
+		rx_byte(pen, now_ns, in[i], out, cap, &n_out);
 	}
-	fw->rx_last_s = now;
+	fw->rx_last_ns = now_ns;
 	return n_out;
 }

@@ -22,7 +22,10 @@
 #define SIM_FW_FRAME_MAX (SIM_FW_HEADER + SIM_FW_PAYLOAD_MAX + 4u)
 #define SIM_FW_KNOTS_MAX 32u
 #define SIM_FW_NONCE 32u
-#define SIM_FW_RX_TIMEOUT_S 0.1 /* inter-byte timeout of a partial frame (sim clock) */
+/* Link timers count real monotonic nanoseconds in every clock mode: they
+ * measure the host, which lives in real time (docs/protocol.md §2, §3). */
+#define SIM_FW_RX_TIMEOUT_NS 100000000   /* partial frame: no new byte for 100 ms */
+#define SIM_FW_WATCHDOG_NS 1000000000    /* host-loss watchdog: no valid frame for 1000 ms */
 
 /* Status codes (docs/protocol.md §4). */
 enum sim_fw_status {
@@ -57,6 +60,7 @@ enum sim_fw_fault {
 	SIM_FAULT_NO_TABLE = 1u << 3,
 	SIM_FAULT_CARTRIDGE = 1u << 4,
 	SIM_FAULT_FLASH = 1u << 5,
+	SIM_FAULT_HOST_LOST = 1u << 6, /* the host-loss watchdog stopped the pen */
 };
 
 /* The device limits of model MN1 (IDENTIFY). */
@@ -91,7 +95,8 @@ struct sim_table {
 struct sim_fw {
 	uint8_t rx[SIM_FW_FRAME_MAX];   /* frame being received */
 	size_t rx_len;
-	double rx_last_s;               /* sim time of the last received byte */
+	int64_t rx_last_ns;             /* monotonic time of the last received byte */
+	int64_t valid_last_ns;          /* monotonic time of the last valid frame */
 	uint8_t cache_req[SIM_FW_FRAME_MAX];  /* last executed request ... */
 	size_t cache_req_len;
 	uint8_t cache_resp[SIM_FW_FRAME_MAX]; /* ... and its response */
@@ -168,11 +173,17 @@ static inline int sim_fw_in_range(unsigned v, unsigned lo, unsigned hi)
 
 /* ---- firmware.c ---- */
 
-/** Power-up state of the firmware RAM (tables not loaded). */
+/** Power-up state of the firmware RAM (tables not loaded). The watchdog
+ *  needs no time here: a powered-up pen is disarmed (USER mode, motor off)
+ *  until a valid frame, which sets its time, arms it. */
 void sim_fw_reset(struct sim_pen *pen);
-/** Feed received bytes; see sim_pen_receive(). */
-size_t sim_fw_receive(struct sim_pen *pen, const uint8_t *in, size_t len, uint8_t *out,
-		      size_t cap);
+/** Feed bytes received at monotonic time @p now_ns; see sim_pen_receive(). */
+size_t sim_fw_receive(struct sim_pen *pen, int64_t now_ns, const uint8_t *in, size_t len,
+		      uint8_t *out, size_t cap);
+/** Run the host-loss watchdog at monotonic time @p now_ns: in service mode
+ *  or with the motor on, 1000 ms without a valid frame stops the pen.
+ *  Returns 1 when it tripped now. */
+int sim_fw_watchdog(struct sim_pen *pen, int64_t now_ns);
 /** The host link closed. */
 void sim_fw_link_closed(struct sim_pen *pen);
 

@@ -8,6 +8,7 @@
 #include "firmware.h"
 
 #define BLOB_HEADER 40u
+#define BLOB_RESERVED 36u /* u32, must be 0 (§6) */
 #define BLOB_TRAILER 36u /* crc u32 + hmac[32] */
 #define READ_MAX 1000u
 #define SLOT_ACTIVE 0xFE
@@ -35,7 +36,8 @@ int sim_fw_keycheck(const struct sim_pen *pen, uint8_t out[SIM_FLASH_KEYCHECK_BY
 	return ret;
 }
 
-/* Check 2: layout and blob CRC; fills @p t. */
+/* Check 2: layout (magic, format, counts, size, reserved bytes 0) and blob
+ * CRC; fills @p t. */
 static uint8_t parse_blob(const uint8_t *b, size_t len, struct sim_table *t)
 {
 	size_t body;
@@ -50,7 +52,7 @@ static uint8_t parse_blob(const uint8_t *b, size_t len, struct sim_table *t)
 	    t->n_rate > SIM_FW_KNOTS_MAX)
 		return SIM_ST_TABLE_FORMAT;
 	body = BLOB_HEADER + 4u * (t->n_depth + t->n_rate);
-	if (len != body + BLOB_TRAILER)
+	if (len != body + BLOB_TRAILER || rigi_get_u32le(b + BLOB_RESERVED) != 0)
 		return SIM_ST_TABLE_FORMAT;
 	t->crc = rigi_get_u32le(b + body);
 	if (t->crc != rigi_crc32(b, body))

@@ -244,14 +244,35 @@ void sim_pen_free(struct sim_pen *pen)
 	free(pen);
 }
 
-size_t sim_pen_receive(struct sim_pen *pen, const uint8_t *in, size_t len, uint8_t *out,
-		       size_t cap)
+size_t sim_pen_receive_at(struct sim_pen *pen, int64_t now_ns, const uint8_t *in, size_t len,
+			  uint8_t *out, size_t cap)
 {
 	size_t n;
 	pthread_mutex_lock(&pen->lock);
-	n = sim_fw_receive(pen, in, len, out, cap);
+	n = sim_fw_receive(pen, now_ns, in, len, out, cap);
 	pthread_mutex_unlock(&pen->lock);
 	return n;
+}
+
+size_t sim_pen_receive(struct sim_pen *pen, const uint8_t *in, size_t len, uint8_t *out,
+		       size_t cap)
+{
+	/* Real time, not the simulated clock: see SIM_FW_WATCHDOG_NS. */
+	return sim_pen_receive_at(pen, rig_clock_ns(), in, len, out, cap);
+}
+
+int sim_pen_tick_at(struct sim_pen *pen, int64_t now_ns)
+{
+	int tripped;
+	pthread_mutex_lock(&pen->lock);
+	tripped = sim_fw_watchdog(pen, now_ns);
+	pthread_mutex_unlock(&pen->lock);
+	return tripped;
+}
+
+int sim_pen_tick(struct sim_pen *pen)
+{
+	return sim_pen_tick_at(pen, rig_clock_ns());
 }
 
 void sim_pen_link_closed(struct sim_pen *pen)

@@ -57,9 +57,24 @@ void sim_pen_free(struct sim_pen *pen);
  *  whole frames) are written to @p out (capacity @p cap, >= 2 * 1036);
  *  returns their count. Never blocks. A response that does not fit is
  *  dropped (only a host that pipelines requests, against §1, can cause it).
- *  A partial frame older than 100 ms of simulated time is discarded first. */
+ *  The link timers run on real monotonic time (rig_clock_ns(), in every
+ *  clock mode): first the host-loss watchdog runs (sim_pen_tick()), then a
+ *  partial frame with no new byte for 100 ms is discarded. */
 size_t sim_pen_receive(struct sim_pen *pen, const uint8_t *in, size_t len,
 		       uint8_t *out, size_t cap);
+/** sim_pen_receive() at monotonic time @p now_ns (tests drive the link
+ *  timers with it; never earlier than a previous call's time). */
+size_t sim_pen_receive_at(struct sim_pen *pen, int64_t now_ns, const uint8_t *in, size_t len,
+			  uint8_t *out, size_t cap);
+
+/** The host-loss watchdog (docs/protocol.md §3): in service mode or with
+ *  the motor on, no valid frame for 1000 ms of real time stops the motor,
+ *  leaves service mode, ends the session and sets fault HOST_LOST. The
+ *  endpoint serving the pen calls this periodically (every 50 ms or
+ *  sooner); sim_pen_receive() calls it too. Returns 1 when it tripped now. */
+int sim_pen_tick(struct sim_pen *pen);
+/** sim_pen_tick() at monotonic time @p now_ns. */
+int sim_pen_tick_at(struct sim_pen *pen, int64_t now_ns);
 
 /** The host link closed: the authenticated session ends, a partial frame is
  *  dropped, a table write in progress is left as is (uncommitted). */

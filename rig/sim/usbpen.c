@@ -461,6 +461,9 @@ int sim_usbpen_bulk_in(struct sim_usbpen *up, uint8_t *buf, size_t cap, size_t *
 
 	*got = 0;
 	pthread_mutex_lock(&up->lock);
+	/* A posted IN transfer is polled all the time: the pen's host-loss
+	 * watchdog runs here too. */
+	sim_pen_tick(up->pen);
 	if (rebooted_locked(up)) {
 		ret = -ESHUTDOWN;
 	} else if (up->halt_in) {

@@ -38,6 +38,7 @@ struct fix {
 	uint16_t seq;
 	uint8_t last[FRAME_MAX]; /* last request frame sent */
 	size_t last_len;
+	int64_t mono;            /* the pen's monotonic time (ns), moved by hand */
 };
 
 static size_t build(uint8_t *f, uint8_t type, uint16_t seq, const uint8_t *p, size_t len)
@@ -68,6 +69,7 @@ static int setup(void **state)
 	f->pen = make_pen(f, f->key, SIM_FAILURE_NONE);
 	assert_non_null(f->pen);
 	f->seq = 100;
+	f->mono = 1000000000000LL; /* any start: only differences count */
 	*state = f;
 	return 0;
 }
@@ -111,7 +113,7 @@ static int req(struct fix *f, uint8_t cmd, const uint8_t *p, size_t len, uint8_t
 	size_t n;
 	f->seq++;
 	f->last_len = build(f->last, cmd, f->seq, p, len);
-	n = sim_pen_receive(f->pen, f->last, f->last_len, out, sizeof(out));
+	n = sim_pen_receive_at(f->pen, f->mono, f->last, f->last_len, out, sizeof(out));
 	return parse_resp(out, n, (uint8_t)(cmd | 0x80), f->seq, data, dlen);
 }
 
@@ -154,8 +156,9 @@ static const struct knots GOOD = {
 	{{2900, 300}, {6000, 600}, {9100, 1000}},
 };
 
-static size_t blob(uint8_t *b, const struct knots *k, const char *serial, uint32_t seq,
-		   const uint8_t *key)
+/* A signed blob whose reserved bytes 36..39 hold @p reserved (0 in a good one). */
+static size_t blob_reserved(uint8_t *b, const struct knots *k, const char *serial,
+			    uint32_t seq, const uint8_t *key, uint32_t reserved)
 {
 	size_t off = 40;
 	const uint8_t *parts[2] = {(const uint8_t *)"NRIG-TABLE-1", b};
@@ -169,6 +172,7 @@ static size_t blob(uint8_t *b, const struct knots *k, const char *serial, uint32
 	memcpy(b + 8, serial, strlen(serial));
 	rigi_put_u32le(b + 24, seq);
 	rigi_put_u64le(b + 28, 1700000000u);
+	rigi_put_u32le(b + 36, reserved);
 	for (size_t i = 0; i < k->nd; i++, off += 4) {
 		rigi_put_u16le(b + off, k->d[i][0]);
 		rigi_put_u16le(b + off + 2, k->d[i][1]);
@@ -181,6 +185,12 @@ static size_t blob(uint8_t *b, const struct knots *k, const char *serial, uint32
 	lens[1] = off + 4;
 	assert_int_equal(rigi_hmac_sha256(key, parts, lens, 2, b + off + 4), 0);
 	return off + 36;
+}
+
+static size_t blob(uint8_t *b, const struct knots *k, const char *serial, uint32_t seq,
+		   const uint8_t *key)
+{
+	return blob_reserved(b, k, serial, seq, key, 0);
 }
 
 static void begin(struct fix *f, size_t total, uint32_t crc, int expect_slot)
@@ -330,7 +340,7 @@ static void bad_lengths_and_unknown(void **state)
 	assert_int_equal(req(f, T_CHUNK, p, 3, NULL, NULL), AUTH_REQUIRED);
 	assert_int_equal(req(f, 0x05, NULL, 0, NULL, NULL), UNKNOWN_COMMAND);
 	assert_int_equal(req(f, 0x30, p, 3, NULL, NULL), UNKNOWN_COMMAND);
-	assert_int_equal(req(f, 0x81, NULL, 0, NULL, NULL), UNKNOWN_COMMAND);
+	assert_int_equal(req(f, 0x7E, NULL, 0, NULL, NULL), UNKNOWN_COMMAND); /* type 0xFE */
 }
 
 static void naks_and_resync(void **state)
@@ -341,7 +351,7 @@ static void naks_and_resync(void **state)
 
 	len = build(fr, STATUS, 0x1234, NULL, 0);
 	fr[len - 1] ^= 0x55;
-	n = sim_pen_receive(f->pen, fr, len, out, sizeof(out));
+	n = sim_pen_receive_at(f->pen, f->mono, fr, len, out, sizeof(out));
 	assert_int_equal(n, 13);
 	assert_int_equal(out[3], 0xFF);
 	assert_int_equal(rigi_get_u16le(out + 4), 0x1234);
@@ -351,37 +361,46 @@ static void naks_and_resync(void **state)
 
 	len = build(fr, STATUS, 0x2222, NULL, 0);
 	fr[2] = 0x02;
-	n = sim_pen_receive(f->pen, fr, len, out, sizeof(out));
+	n = sim_pen_receive_at(f->pen, f->mono, fr, len, out, sizeof(out));
 	assert_int_equal(parse_resp(out, n, 0xFF, 0x2222, NULL, NULL), BAD_VERSION);
 
 	len = build(fr, STATUS, 0x3333, NULL, 0);
 	rigi_put_u16le(fr + 6, 1025);
-	n = sim_pen_receive(f->pen, fr, 8, out, sizeof(out));
+	n = sim_pen_receive_at(f->pen, f->mono, fr, 8, out, sizeof(out));
 	assert_int_equal(parse_resp(out, n, 0xFF, 0x3333, NULL, NULL), BAD_LENGTH);
 
 	/* Garbage (including a lone sync byte) before a good frame is skipped. */
 	memcpy(fr, "\x00\xA5\x11\xA5\xA5", 5);
 	len = build(fr + 5, IDENTIFY, 0x4444, NULL, 0);
-	n = sim_pen_receive(f->pen, fr, len + 5, out, sizeof(out));
+	n = sim_pen_receive_at(f->pen, f->mono, fr, len + 5, out, sizeof(out));
 	assert_int_equal(parse_resp(out, n, 0x81, 0x4444, NULL, NULL), OK);
 
 	/* A frame split over calls is reassembled. */
 	len = build(fr, IDENTIFY, 0x5555, NULL, 0);
-	assert_int_equal(sim_pen_receive(f->pen, fr, 5, out, sizeof(out)), 0);
-	n = sim_pen_receive(f->pen, fr + 5, len - 5, out, sizeof(out));
+	assert_int_equal(sim_pen_receive_at(f->pen, f->mono, fr, 5, out, sizeof(out)), 0);
+	n = sim_pen_receive_at(f->pen, f->mono, fr + 5, len - 5, out, sizeof(out));
 	assert_int_equal(parse_resp(out, n, 0x81, 0x5555, NULL, NULL), OK);
 }
 
+/* The 100 ms inter-byte timeout counts real (monotonic) time, not the
+ * simulated clock (docs/protocol.md §2). */
 static void partial_frame_times_out(void **state)
 {
 	struct fix *f = *state;
 	uint8_t fr[64], out[4096];
 	size_t len = build(fr, IDENTIFY, 0x0101, NULL, 0), n;
 
-	assert_int_equal(sim_pen_receive(f->pen, fr, 6, out, sizeof(out)), 0);
-	f->clock.start_ns -= 150000000; /* 150 ms of simulated time pass */
+	/* 99 ms between the pieces, and 10 s of simulated time: still one frame. */
+	assert_int_equal(sim_pen_receive_at(f->pen, f->mono, fr, 6, out, sizeof(out)), 0);
+	f->mono += 99000000;
+	f->clock.start_ns -= 10000000000LL;
+	n = sim_pen_receive_at(f->pen, f->mono, fr + 6, len - 6, out, sizeof(out));
+	assert_int_equal(parse_resp(out, n, 0x81, 0x0101, NULL, NULL), OK);
+	/* 101 ms: the partial frame is gone, the next frame is read on its own. */
+	assert_int_equal(sim_pen_receive_at(f->pen, f->mono, fr, 6, out, sizeof(out)), 0);
+	f->mono += 101000000;
 	len = build(fr, STATUS, 0x0202, NULL, 0);
-	n = sim_pen_receive(f->pen, fr, len, out, sizeof(out));
+	n = sim_pen_receive_at(f->pen, f->mono, fr, len, out, sizeof(out));
 	assert_int_equal(parse_resp(out, n, 0x82, 0x0202, NULL, NULL), OK);
 }
 
@@ -393,7 +412,7 @@ static void duplicate_request_cached(void **state)
 
 	assert_int_equal(req(f, CHALLENGE, NULL, 0, n1, NULL), OK);
 	/* The same frame again: the cached response, not a fresh nonce. */
-	n = sim_pen_receive(f->pen, f->last, f->last_len, out, sizeof(out));
+	n = sim_pen_receive_at(f->pen, f->mono, f->last, f->last_len, out, sizeof(out));
 	assert_int_equal(parse_resp(out, n, 0x83, f->seq, n2, NULL), OK);
 	assert_memory_equal(n1, n2, 32);
 	/* A new seq executes again. */
@@ -404,13 +423,13 @@ static void duplicate_request_cached(void **state)
 	assert_int_equal(authenticate(f, f->key), OK);
 	begin(f, len, rigi_crc32(b, len), 1);
 	assert_int_equal(chunk(f, 0, b, 50), OK);
-	n = sim_pen_receive(f->pen, f->last, f->last_len, out, sizeof(out));
+	n = sim_pen_receive_at(f->pen, f->mono, f->last, f->last_len, out, sizeof(out));
 	assert_int_equal(parse_resp(out, n, 0xA2, f->seq, d, NULL), OK);
 	assert_int_equal(rigi_get_u16le(d), 50);
 	assert_int_equal(chunk(f, 50, b + 50, len - 50), OK);
 	assert_int_equal(req(f, T_COMMIT, NULL, 0, NULL, NULL), OK);
 	/* A lost commit response: the resend gets it again, not WRONG_STATE. */
-	n = sim_pen_receive(f->pen, f->last, f->last_len, out, sizeof(out));
+	n = sim_pen_receive_at(f->pen, f->mono, f->last, f->last_len, out, sizeof(out));
 	assert_int_equal(parse_resp(out, n, 0xA3, f->seq, d, NULL), OK);
 	assert_int_equal(d[0], 1);
 	assert_int_equal(rigi_get_u32le(d + 1), 2);
@@ -704,7 +723,7 @@ static size_t feed(struct fix *f, const uint8_t *s, size_t n)
 	size_t got = 0;
 	for (size_t off = 0; off < n;) {
 		size_t len = 12 + rigi_get_u16le(s + off + 6);
-		got += sim_pen_receive(f->pen, s + off, len, out, sizeof(out));
+		got += sim_pen_receive_at(f->pen, f->mono, s + off, len, out, sizeof(out));
 		off += len;
 	}
 	return got;
@@ -903,6 +922,371 @@ static void flash_identity_checks(void **state)
 	assert_factory_intact(f);
 }
 
+/* ---- the cases docs/protocol.md settles explicitly (issue 12) ---- */
+
+/* Send one frame of type @p type (kept as the last request); returns the
+ * response byte count. */
+static size_t send_type(struct fix *f, uint8_t type, uint8_t *out, size_t cap)
+{
+	f->last_len = build(f->last, type, ++f->seq, NULL, 0);
+	return sim_pen_receive_at(f->pen, f->mono, f->last, f->last_len, out, cap);
+}
+
+/* §2/§3: 0x7F and types with bit 7 set are no command (no response type
+ * exists for them): a NAK UNKNOWN_COMMAND, never a response typed 0xFF. */
+static void reserved_types_get_nak(void **state)
+{
+	static const uint8_t types[] = {0x7F, 0x80, 0x81, 0xA3, 0xFF};
+	struct fix *f = *state;
+	uint8_t out[4096];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(types); i++) {
+		n = send_type(f, types[i], out, sizeof(out));
+		assert_int_equal(parse_resp(out, n, 0xFF, f->seq, NULL, NULL), UNKNOWN_COMMAND);
+		assert_int_equal(rigi_get_u16le(out + 6), 1);
+	}
+	/* Not cached: a resend is refused again, and the request executed
+	 * before it still has its cached answer. */
+	n = sim_pen_receive_at(f->pen, f->mono, f->last, f->last_len, out, sizeof(out));
+	assert_int_equal(parse_resp(out, n, 0xFF, f->seq, NULL, NULL), UNKNOWN_COMMAND);
+	assert_int_equal(req(f, IDENTIFY, NULL, 0, NULL, NULL), OK);
+	assert_int_equal(send_type(f, 0x7F, out, sizeof(out)), 13);
+	n = sim_pen_receive_at(f->pen, f->mono, f->last, f->last_len, out, sizeof(out));
+	assert_int_equal(parse_resp(out, n, 0xFF, f->seq, NULL, NULL), UNKNOWN_COMMAND);
+	/* Code 0x00 (response type 0x80) and 0x7E (0xFE) are ordinary unknown codes. */
+	assert_int_equal(req(f, 0x00, NULL, 0, NULL, NULL), UNKNOWN_COMMAND);
+	assert_int_equal(req(f, 0x7E, NULL, 0, NULL, NULL), UNKNOWN_COMMAND);
+}
+
+/* §3: unknown command, then length, then authentication, then arguments,
+ * then the state the command needs. */
+static void error_check_order(void **state)
+{
+	struct fix *f = *state;
+	uint8_t p[8] = {0}, b[600] = {0};
+	size_t len = blob(b, &GOOD, SERIAL, 2, f->key);
+
+	assert_int_equal(req(f, 0x15, p, 3, NULL, NULL), UNKNOWN_COMMAND); /* any length */
+	assert_int_equal(req(f, SET_SERVICE, p, 3, NULL, NULL), BAD_LENGTH); /* not AUTH_REQUIRED */
+	rigi_put_u16le(p, 5000);
+	assert_int_equal(req(f, SET_SERVICE, p, 4, NULL, NULL), AUTH_REQUIRED); /* not OUT_OF_RANGE */
+	rigi_put_u16le(p, 0);
+	assert_int_equal(req(f, T_BEGIN, p, 6, NULL, NULL), AUTH_REQUIRED); /* not BAD_ARGUMENT */
+	assert_int_equal(authenticate(f, f->key), OK);
+	assert_int_equal(req(f, T_BEGIN, p, 6, NULL, NULL), BAD_ARGUMENT);
+	/* TABLE_CHUNK: no write (WRONG_STATE) before offset (TABLE_INCOMPLETE)
+	 * before reaching beyond total (BAD_ARGUMENT); no CRC per chunk. */
+	assert_int_equal(chunk(f, 7, b, 512), WRONG_STATE);
+	begin(f, len, rigi_crc32(b, len) ^ 1, 1); /* wrong CRC: seen at commit only */
+	assert_int_equal(chunk(f, 7, b, 512), TABLE_INCOMPLETE);
+	assert_int_equal(chunk(f, 0, b, len + 1), BAD_ARGUMENT);
+	assert_int_equal(chunk(f, 0, b, len), OK);
+	assert_int_equal(req(f, T_COMMIT, NULL, 0, NULL, NULL), TABLE_CRC);
+}
+
+/* §3: MOTOR on > 1 is BAD_ARGUMENT before any fault check, and changes
+ * nothing; MOTOR 0 is always OK. */
+static void motor_argument(void **state)
+{
+	struct fix *f = *state;
+	uint8_t st[36], on = 1, off = 0, bad;
+	uint16_t code, duty;
+
+	assert_int_equal(set_user(f, 1000, 6000, &code, &duty), OK);
+	assert_int_equal(req(f, MOTOR, &on, 1, NULL, NULL), OK);
+	for (bad = 2; bad != 0; bad = (uint8_t)(bad == 2 ? 0xFF : 0)) {
+		assert_int_equal(req(f, MOTOR, &bad, 1, NULL, NULL), BAD_ARGUMENT);
+		status(f, st);
+		assert_int_equal(st[1], 1); /* still on */
+	}
+	assert_int_equal(req(f, MOTOR, &off, 1, NULL, NULL), OK);
+	assert_int_equal(req(f, MOTOR, &off, 1, NULL, NULL), OK);
+}
+
+/* §5: a refused AUTH_RESPONSE leaves no session and no challenge; mode,
+ * outputs and motor stay as they were (SAFE or the watchdog stop them). */
+static void rejected_auth_response(void **state)
+{
+	struct fix *f = *state;
+	uint8_t p[4], st[36], on = 1, wrong[32], nonce[32], mac[32];
+
+	assert_int_equal(authenticate(f, f->key), OK);
+	rigi_put_u16le(p, 1200);
+	rigi_put_u16le(p + 2, 600);
+	assert_int_equal(req(f, SET_SERVICE, p, 4, NULL, NULL), OK);
+	assert_int_equal(req(f, MOTOR, &on, 1, NULL, NULL), OK);
+	memset(wrong, 0x11, sizeof(wrong));
+	assert_int_equal(authenticate(f, wrong), AUTH_FAILED);
+	status(f, st);
+	assert_int_equal(st[0], 1);                   /* still SERVICE */
+	assert_int_equal(st[1], 1);                   /* motor still on */
+	assert_int_equal(rigi_get_u16le(st + 24), 1200);
+	assert_int_equal(st[6], 0);                   /* no session */
+	assert_int_equal(req(f, SET_SERVICE, p, 4, NULL, NULL), AUTH_REQUIRED);
+	/* The nonce went with the refusal: the right MAC for it fails now. */
+	assert_int_equal(req(f, CHALLENGE, NULL, 0, nonce, NULL), OK);
+	mac_for(f->key, nonce, mac);
+	assert_int_equal(req(f, RESPONSE, wrong, 32, NULL, NULL), AUTH_FAILED);
+	assert_int_equal(req(f, RESPONSE, mac, 32, NULL, NULL), AUTH_FAILED);
+	/* Without a challenge outstanding an existing session is kept. */
+	assert_int_equal(authenticate(f, f->key), OK);
+	assert_int_equal(req(f, RESPONSE, wrong, 32, NULL, NULL), AUTH_FAILED);
+	status(f, st);
+	assert_int_equal(st[6], 1);
+}
+
+/* §6: the interpolated value is rounded half away from zero (x.5 up, as
+ * values are never negative). */
+static void rounding_ties(void **state)
+{
+	static const struct knots TIES = {
+		2, 2,
+		{{0, 0}, {4000, 4001}},   /* 250 µm -> 250.0625, 2000 -> 2000.5 */
+		{{0, 1}, {10000, 1000}},  /* 5000 spm -> 500.5 */
+	};
+	struct fix *f = *state;
+	uint8_t b[600];
+	uint16_t code, duty;
+	size_t len = blob(b, &TIES, SERIAL, 2, f->key);
+
+	assert_int_equal(write_table(f, b, len, 512), OK);
+	assert_int_equal(set_user(f, 2000, 5000, &code, &duty), OK);
+	assert_int_equal(code, 2001); /* 2000.5: away from zero, not to even (2000) */
+	assert_int_equal(duty, 501);  /* 500.5: away from zero, not to even (500) */
+	assert_int_equal(set_user(f, 250, 3000, &code, &duty), OK);
+	assert_int_equal(code, 250);  /* 250.0625 */
+	assert_int_equal(duty, 301);  /* 300.7 */
+}
+
+/* §6: reserved bytes 36..39 must be 0: TABLE_FORMAT, even when signed. */
+static void reserved_bytes_checked(void **state)
+{
+	struct fix *f = *state;
+	uint8_t b[600];
+	size_t len;
+
+	for (int byte = 0; byte < 4; byte++) {
+		len = blob_reserved(b, &GOOD, SERIAL, 2, f->key, 1u << (8 * byte));
+		assert_int_equal(commit_raw(f, b, len, len, rigi_crc32(b, len)), TABLE_FORMAT);
+	}
+	/* After the CRC check of step 1 and before the HMAC of step 3. */
+	len = blob_reserved(b, &GOOD, SERIAL, 2, f->key, 5);
+	assert_int_equal(commit_raw(f, b, len, len, rigi_crc32(b, len) ^ 1), TABLE_CRC);
+	b[len - 1] ^= 1;
+	assert_int_equal(commit_raw(f, b, len, len, rigi_crc32(b, len)), TABLE_FORMAT);
+}
+
+/* §6: every failed TABLE_COMMIT ends the write: a second commit gets
+ * WRONG_STATE, the resent commit frame its cached failure, and the host
+ * starts again with TABLE_BEGIN. */
+static void failed_commit_ends_write(void **state)
+{
+	struct fix *f = *state;
+	uint8_t b[600], st[36], out[4096];
+	size_t len = blob(b, &GOOD, SERIAL, 2, f->key), n;
+
+	assert_int_equal(authenticate(f, f->key), OK);
+	begin(f, len, rigi_crc32(b, len), 1);
+	assert_int_equal(chunk(f, 0, b, len - 1), OK);
+	assert_int_equal(req(f, T_COMMIT, NULL, 0, NULL, NULL), TABLE_INCOMPLETE);
+	n = sim_pen_receive_at(f->pen, f->mono, f->last, f->last_len, out, sizeof(out));
+	assert_int_equal(parse_resp(out, n, 0xA3, f->seq, NULL, NULL), TABLE_INCOMPLETE);
+	status(f, st);
+	assert_int_equal(st[5], 0);
+	assert_int_equal(chunk(f, (uint16_t)(len - 1), b + len - 1, 1), WRONG_STATE);
+	assert_int_equal(req(f, T_COMMIT, NULL, 0, NULL, NULL), WRONG_STATE);
+	begin(f, len, rigi_crc32(b, len), 1);
+	assert_int_equal(chunk(f, 0, b, len), OK);
+	assert_int_equal(req(f, T_COMMIT, NULL, 0, NULL, NULL), OK);
+	assert_active(f, 1, 2);
+}
+
+/* §2/§6: a link close drops the duplicate cache and the session; a table
+ * write stays open and can be continued after authenticating again. */
+static void link_close_cache_and_write(void **state)
+{
+	struct fix *f = *state;
+	uint8_t b[600], st[36], out[4096], n1[32], n2[32];
+	size_t len = blob(b, &GOOD, SERIAL, 2, f->key), n;
+
+	assert_int_equal(req(f, CHALLENGE, NULL, 0, n1, NULL), OK);
+	sim_pen_link_closed(f->pen);
+	n = sim_pen_receive_at(f->pen, f->mono, f->last, f->last_len, out, sizeof(out));
+	assert_int_equal(parse_resp(out, n, 0x83, f->seq, n2, NULL), OK);
+	assert_memory_not_equal(n1, n2, 32); /* executed again, not replayed */
+
+	assert_int_equal(authenticate(f, f->key), OK);
+	begin(f, len, rigi_crc32(b, len), 1);
+	assert_int_equal(chunk(f, 0, b, 60), OK);
+	sim_pen_link_closed(f->pen);
+	status(f, st);
+	assert_int_equal(st[5], 1); /* still writing */
+	assert_int_equal(st[6], 0); /* session gone */
+	assert_int_equal(chunk(f, 60, b + 60, len - 60), AUTH_REQUIRED);
+	assert_int_equal(authenticate(f, f->key), OK);
+	assert_int_equal(chunk(f, 60, b + 60, len - 60), OK);
+	assert_int_equal(req(f, T_COMMIT, NULL, 0, NULL, NULL), OK);
+	assert_active(f, 1, 2);
+}
+
+/* ---- host-loss watchdog (§3), on a hand-driven monotonic clock ---- */
+
+#define MS 1000000LL
+#define HOST_LOST (1u << 6)
+
+static int tick(struct fix *f, int64_t ms)
+{
+	f->mono += ms * MS;
+	return sim_pen_tick_at(f->pen, f->mono);
+}
+
+static void service_running(struct fix *f)
+{
+	uint8_t p[4], on = 1;
+	assert_int_equal(authenticate(f, f->key), OK);
+	rigi_put_u16le(p, 1200);
+	rigi_put_u16le(p + 2, 600);
+	assert_int_equal(req(f, SET_SERVICE, p, 4, NULL, NULL), OK);
+	assert_int_equal(req(f, MOTOR, &on, 1, NULL, NULL), OK);
+}
+
+static void watchdog_trips_after_1000_ms(void **state)
+{
+	struct fix *f = *state;
+	uint8_t st[36], on = 1, p[4];
+	struct sim_truth t;
+
+	service_running(f);
+	assert_int_equal(tick(f, 999), 0);
+	sim_pen_truth_now(f->pen, &t);
+	assert_true(t.rate_hz > 0);
+	assert_int_equal(tick(f, 1), 1); /* 1000 ms after the last valid frame */
+	assert_int_equal(tick(f, 500), 0); /* once */
+	sim_pen_truth_now(f->pen, &t);
+	assert_true(t.rate_hz == 0);
+	status(f, st);
+	assert_int_equal(st[0], 0);                      /* USER mode */
+	assert_int_equal(st[1], 0);                      /* motor off */
+	assert_int_equal(rigi_get_u16le(st + 2), HOST_LOST);
+	assert_int_equal(st[6], 0);                      /* session ended */
+	assert_int_equal(rigi_get_u16le(st + 24), 0);    /* outputs parked */
+	assert_int_equal(rigi_get_u16le(st + 26), 0);
+	/* Latched: reading STATUS does not clear it, MOTOR 1 is refused. */
+	status(f, st);
+	assert_int_equal(rigi_get_u16le(st + 2), HOST_LOST);
+	assert_int_equal(req(f, MOTOR, &on, 1, NULL, NULL), FAULT);
+	/* Service mode may be entered again (with a session), still no motor. */
+	assert_int_equal(authenticate(f, f->key), OK);
+	rigi_put_u16le(p, 1200);
+	rigi_put_u16le(p + 2, 600);
+	assert_int_equal(req(f, SET_SERVICE, p, 4, NULL, NULL), OK);
+	assert_int_equal(req(f, MOTOR, &on, 1, NULL, NULL), FAULT);
+	/* SAFE clears it. */
+	assert_int_equal(req(f, SAFE, NULL, 0, NULL, NULL), OK);
+	status(f, st);
+	assert_int_equal(rigi_get_u16le(st + 2), 0);
+	service_running(f);
+	status(f, st);
+	assert_int_equal(st[1], 1);
+}
+
+/* Every valid frame is activity, whatever its command or answer; NAKed
+ * frames and partial frames are not. */
+static void watchdog_activity(void **state)
+{
+	struct fix *f = *state;
+	uint8_t fr[64], out[4096], st[36], p[4] = {0};
+	size_t len, n;
+
+	service_running(f);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(tick(f, 900), 0);
+		if (i == 0)
+			assert_int_equal(req(f, 0x30, NULL, 0, NULL, NULL), UNKNOWN_COMMAND);
+		else if (i == 1)
+			assert_int_equal(req(f, SET_USER, p, 3, NULL, NULL), BAD_LENGTH);
+		else if (i == 2)
+			n = send_type(f, 0x7F, out, sizeof(out)); /* NAK UNKNOWN_COMMAND: valid frame */
+		else if (i == 3)
+			n = sim_pen_receive_at(f->pen, f->mono, f->last, f->last_len, out,
+					       sizeof(out)); /* a resend */
+		else
+			status(f, st);
+	}
+	(void)n;
+	/* A bad CRC and a partial frame are not. */
+	len = build(fr, STATUS, ++f->seq, NULL, 0);
+	fr[len - 1] ^= 1;
+	assert_int_equal(tick(f, 500), 0);
+	n = sim_pen_receive_at(f->pen, f->mono, fr, len, out, sizeof(out));
+	assert_int_equal(parse_resp(out, n, 0xFF, f->seq, NULL, NULL), BAD_CRC);
+	assert_int_equal(tick(f, 300), 0);
+	assert_int_equal(sim_pen_receive_at(f->pen, f->mono, fr, 6, out, sizeof(out)), 0);
+	assert_int_equal(tick(f, 200), 1);
+}
+
+/* Disarmed in USER mode with the motor off; armed by service mode alone or
+ * by the motor alone; a frame arriving late finds the pen already stopped. */
+static void watchdog_arming(void **state)
+{
+	struct fix *f = *state;
+	uint8_t st[36], on = 1, p[4];
+	uint16_t code, duty;
+
+	assert_int_equal(tick(f, 5000), 0); /* idle pen: nothing to stop */
+	assert_int_equal(authenticate(f, f->key), OK);
+	assert_int_equal(tick(f, 5000), 0); /* a session alone does not arm it */
+	status(f, st);
+	assert_int_equal(st[6], 1);
+	rigi_put_u16le(p, 100);
+	rigi_put_u16le(p + 2, 0);
+	assert_int_equal(req(f, SET_SERVICE, p, 4, NULL, NULL), OK); /* service, motor off */
+	assert_int_equal(tick(f, 1000), 1);
+	assert_int_equal(req(f, SAFE, NULL, 0, NULL, NULL), OK);
+	/* User mode, motor on: tripped by the next frame's arrival, before it runs. */
+	assert_int_equal(set_user(f, 1000, 6000, &code, &duty), OK);
+	assert_int_equal(req(f, MOTOR, &on, 1, NULL, NULL), OK);
+	f->mono += 1500 * MS;
+	status(f, st);
+	assert_int_equal(st[1], 0);
+	assert_int_equal(rigi_get_u16le(st + 2), HOST_LOST);
+	/* Real time, not simulated time: 100 simulated seconds do nothing. */
+	assert_int_equal(req(f, SAFE, NULL, 0, NULL, NULL), OK);
+	assert_int_equal(set_user(f, 1000, 6000, &code, &duty), OK);
+	assert_int_equal(req(f, MOTOR, &on, 1, NULL, NULL), OK);
+	f->clock.start_ns -= 100000000000LL;
+	assert_int_equal(tick(f, 10), 0);
+	status(f, st);
+	assert_int_equal(st[1], 1);
+	/* A power cycle clears the latch with the rest of the RAM. */
+	assert_int_equal(tick(f, 1000), 1);
+	sim_pen_power_cycle(f->pen);
+	status(f, st);
+	assert_int_equal(rigi_get_u16le(st + 2), 0);
+}
+
+/* The watchdog leaves a table write as it is; the session it ends must be
+ * opened again to continue it. */
+static void watchdog_and_table_write(void **state)
+{
+	struct fix *f = *state;
+	uint8_t b[600], st[36], on = 1;
+	size_t len = blob(b, &GOOD, SERIAL, 2, f->key);
+
+	service_running(f);
+	begin(f, len, rigi_crc32(b, len), 1);
+	assert_int_equal(chunk(f, 0, b, 100), OK);
+	assert_int_equal(tick(f, 1000), 1);
+	status(f, st);
+	assert_int_equal(st[5], 1);
+	assert_int_equal(chunk(f, 100, b + 100, len - 100), AUTH_REQUIRED);
+	assert_int_equal(authenticate(f, f->key), OK);
+	assert_int_equal(chunk(f, 100, b + 100, len - 100), OK);
+	assert_int_equal(req(f, T_COMMIT, NULL, 0, NULL, NULL), OK);
+	assert_int_equal(req(f, MOTOR, &on, 1, NULL, NULL), FAULT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -923,6 +1307,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(persistence_and_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(boot_fallback_and_no_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(flash_identity_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(reserved_types_get_nak, setup, teardown),
+		cmocka_unit_test_setup_teardown(error_check_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(motor_argument, setup, teardown),
+		cmocka_unit_test_setup_teardown(rejected_auth_response, setup, teardown),
+		cmocka_unit_test_setup_teardown(rounding_ties, setup, teardown),
+		cmocka_unit_test_setup_teardown(reserved_bytes_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_commit_ends_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(link_close_cache_and_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(watchdog_trips_after_1000_ms, setup, teardown),
+		cmocka_unit_test_setup_teardown(watchdog_activity, setup, teardown),
+		cmocka_unit_test_setup_teardown(watchdog_arming, setup, teardown),
+		cmocka_unit_test_setup_teardown(watchdog_and_table_write, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -640,6 +640,67 @@ static void endpoint_swap_power_loss_empty(void **state)
 	sim_pen_free(other);
 }
 
+/* The host-loss watchdog through the endpoint, on real time with a
+ * lockstep clock (which never moves here): a host's STATUS every 250 ms
+ * keeps the pen running, a second connection neither disturbs the first
+ * nor counts, and once the host goes quiet the endpoint's tick stops the
+ * motor 1000..1050 ms after the last valid frame (docs/protocol.md §3). */
+static void endpoint_watchdog(void **state)
+{
+	struct fix *f = *state;
+	struct sim_pen *pen;
+	struct sim_dut_endpoint *ep;
+	struct sim_truth t;
+	char path[512];
+	uint8_t d[64], buf[64], p[4] = {0xE8, 0x03, 0x58, 0x02}, on = 1; /* code 1000, duty 600 */
+	int64_t last, stopped = 0;
+	int a, b;
+
+	sim_clock_init_lockstep(&f->clock);
+	pen = pen_new(f, "MN1-001002", SIM_FAILURE_NONE);
+	ep = endpoint(f, pen, path, sizeof(path));
+	a = connect_to(path);
+	sock_auth(f, a, "MN1-001002");
+	assert_int_equal(sock_cmd(f, a, 0x11, p, 4, NULL), 0);
+	assert_int_equal(sock_cmd(f, a, 0x12, &on, 1, NULL), 0);
+	for (int i = 0; i < 6; i++) {
+		usleep(250000);
+		assert_int_equal(sock_cmd(f, a, 0x02, NULL, 0, d), 0);
+		assert_int_equal(d[1], 1); /* motor still on: 1.5 s kept alive */
+	}
+	b = connect_to(path); /* one host at a time: closed at once */
+	assert_int_equal(read_frame(b, buf), 0);
+	close(b);
+	last = rig_clock_ns(); /* before the pen receives the last frame */
+	assert_int_equal(sock_cmd(f, a, 0x02, NULL, 0, d), 0);
+	assert_int_equal(d[6], 1); /* the first host's session is intact */
+	while (rig_clock_ns() - last < 3000000000LL) {
+		sim_pen_truth_now(pen, &t);
+		if (t.rate_hz == 0) {
+			stopped = rig_clock_ns();
+			break;
+		}
+		usleep(5000);
+	}
+	assert_true(stopped > 0);
+	print_message("watchdog stopped the motor %.1f ms after the last frame\n",
+		      (double)(stopped - last) * 1e-6);
+	/* 1000 ms plus the 50 ms tick, with room for a loaded machine. */
+	assert_in_range((stopped - last) / 1000000, 1000, 1500);
+	assert_int_equal(sock_cmd(f, a, 0x02, NULL, 0, d), 0);
+	assert_int_equal(d[0], 0);                       /* USER mode */
+	assert_int_equal(d[1], 0);                       /* motor off */
+	assert_int_equal(rigi_get_u16le(d + 2), 0x0040); /* HOST_LOST */
+	assert_int_equal(d[6], 0);                       /* session ended */
+	assert_int_equal(sock_cmd(f, a, 0x12, &on, 1, NULL), 0x13); /* FAULT until SAFE */
+	assert_int_equal(sock_cmd(f, a, 0x13, NULL, 0, NULL), 0);
+	assert_int_equal(sock_cmd(f, a, 0x02, NULL, 0, d), 0);
+	assert_int_equal(rigi_get_u16le(d + 2), 0);
+	close(a);
+	sim_dut_endpoint_free(ep);
+	sim_pen_free(pen);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -656,6 +717,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(truth_user_through_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(endpoint_one_host_and_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(endpoint_swap_power_loss_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(endpoint_watchdog, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
