@@ -11,9 +11,13 @@
 # STATUS must then report fault bit 6 HOST_LOST until SAFE. A client that
 # sends STATUS every 250 ms keeps the pen running meanwhile (the lockstep
 # clock stands still: only real time can trip the watchdog).
+# 4. `rig run` on a simulator in real time keeps its pen alive through
+# waits longer than the watchdog (1.5 s captures of a run-in): the step
+# passes and the simulator never trips the watchdog.
 # Usage: test_watchdog.sh PATH/TO/rig SOURCE_DIR
 set -u
 rig=$1
+src=$2
 py=/usr/bin/python3
 work=$(mktemp -d /tmp/rigtest-watchdog-XXXXXX)
 sim_pid=
@@ -190,6 +194,36 @@ if start_client 250; then
 fi
 
 grep -q "host-loss watchdog" "$work/sim.log" || fail "the simulator's log does not mention the watchdog"
+
+echo "4. rig run in real time: 1.5 s captures, the pen kept alive"
+kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+rt=$work/sim-rt
+RIG_DEBUG=info "$rig" sim --speed 1 --state-dir "$rt" --port "$port" --seed 5 >"$work/sim-rt.log" 2>&1 &
+sim_pid=$!
+for _ in $(seq 50); do [ -S "$rt/control.sock" ] && break; sleep 0.1; done
+cat >"$work/runin.yaml" <<'EOF'
+name: watchdog-run-in
+version: "1"
+steps:
+  - type: identify
+  - type: readiness
+  - type: run_in
+    capture_s: 1.5
+    window_s: 4.5
+    max_slope_pct_per_min: 100
+    min_s: 4.5
+    max_s: 6
+EOF
+"$rig" run --fixture "$src/fixtures/sim.yaml" --suite "$work/runin.yaml" --var "SIM_DIR=$rt" \
+  --var "SIM_PORT=$port" --reports "$work/reports" --calibrations "$work/cal" >"$work/rt.out" 2>&1
+rc=$?
+if [ "$rc" != 0 ] || ! grep -q " PASS$" "$work/rt.out"; then
+  fail "real-time run: exit $rc, want PASS: $(tail -3 "$work/rt.out")"
+elif grep -q "host-loss watchdog" "$work/sim-rt.log"; then
+  fail "real-time run: the pen's watchdog tripped: $(grep "host-loss watchdog" "$work/sim-rt.log" | head -2)"
+else
+  echo "   three 1.5 s captures with the motor on: PASS, watchdog never tripped"
+fi
 if [ "$failed" -gt 0 ]; then
   echo "$failed check(s) failed"
   exit 1

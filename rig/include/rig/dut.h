@@ -56,6 +56,7 @@ enum rig_dut_fault {
 	RIG_DUT_FAULT_NO_TABLE = 1u << 3,
 	RIG_DUT_FAULT_CARTRIDGE = 1u << 4,
 	RIG_DUT_FAULT_FLASH = 1u << 5,
+	RIG_DUT_FAULT_HOST_LOST = 1u << 6, /* the host-loss watchdog stopped the pen */
 };
 
 /* Table slots for rig_dut_table_read(). */

@@ -108,8 +108,8 @@ const char *rigi_dut_status_meaning(uint8_t status)
 
 const char *rig_dut_fault_name(unsigned flag)
 {
-	static const char *const names[] = {"STALL",     "OVERCURRENT", "OVERTEMP",
-					    "NO_TABLE",  "CARTRIDGE",   "FLASH"};
+	static const char *const names[] = {"STALL",     "OVERCURRENT", "OVERTEMP", "NO_TABLE",
+					    "CARTRIDGE", "FLASH",	"HOST_LOST"};
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (flag == (1u << i))
 			return names[i];

@@ -29,10 +29,11 @@ void rigi_result_set(struct rigi_step_result *res, enum rig_outcome outcome, con
 }
 
 /* "STALL,CARTRIDGE" for the pen's own fault flags (NO_TABLE excluded: having
- * no valid table is what calibration is for). Returns non-zero when any. */
+ * no valid table is what calibration is for; HOST_LOST too: it tells of a
+ * host, not of the unit). Returns non-zero when any. */
 static int fault_names(unsigned flags, char *buf, size_t cap)
 {
-	flags &= ~(unsigned)RIG_DUT_FAULT_NO_TABLE;
+	flags &= ~(unsigned)(RIG_DUT_FAULT_NO_TABLE | RIG_DUT_FAULT_HOST_LOST);
 	buf[0] = '\0';
 	for (unsigned b = 0; b < 16; b++)
 		if (flags & (1u << b))
@@ -55,6 +56,17 @@ static int pen_fault(struct rigi_run *r, char *flags, size_t cap)
 	       pen_reports_fault(r, flags, cap);
 }
 
+/* The pen stopped itself because this rig went silent: a station fault. */
+static int host_lost(struct rigi_run *r)
+{
+	struct rig_dut_status st;
+	return r->dut && rig_dut_status(r->dut, &st) == 0 &&
+	       (st.fault_flags & RIG_DUT_FAULT_HOST_LOST);
+}
+
+#define HOST_LOST_WHY "the pen's host-loss watchdog stopped it (HOST_LOST): it heard " \
+	"nothing from the rig for 1 s, so the station was overloaded or hung; retest"
+
 void rigi_result_from_error(struct rigi_run *r, struct rigi_step_result *res, int err,
 			    const char *what)
 {
@@ -63,6 +75,8 @@ void rigi_result_from_error(struct rigi_run *r, struct rigi_step_result *res, in
 	res->err = err;
 	if (err == RIG_ERR_INTERRUPTED)
 		rigi_result_set(res, RIG_OUTCOME_ABORTED, "%s: %s", what, rig_interrupt_cause());
+	else if (err == RIG_ERR_DEVICE && host_lost(r))
+		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s: " HOST_LOST_WHY, what);
 	else if (err == RIG_ERR_DEVICE && pen_fault(r, flags, sizeof(flags)))
 		rigi_result_set(res, RIG_OUTCOME_FAIL, "%s: the pen reports fault %s", what, flags);
 	else
@@ -77,6 +91,8 @@ void rigi_explain_no_strokes(struct rigi_run *r, const struct rigi_sample *s, co
 	if (rigi_sensors_ok(r) < 0)
 		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s: %s; the unit is not judged, retest",
 				what, rig_last_error());
+	else if (host_lost(r))
+		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s: " HOST_LOST_WHY, what);
 	else if (pen_reports_fault(r, why, sizeof(why)))
 		rigi_result_set(res, RIG_OUTCOME_FAIL, "%s: the pen reports fault %s", what, why);
 	else if (skipped > s->n_accepted)
