@@ -417,7 +417,8 @@ static void status_names_and_errors(void **state)
 	assert_string_equal(rig_dut_fault_name(RIG_DUT_FAULT_NO_TABLE), "NO_TABLE");
 	assert_string_equal(rig_dut_fault_name(RIG_DUT_FAULT_FLASH), "FLASH");
 	assert_null(rig_dut_fault_name(3));
-	assert_null(rig_dut_fault_name(1u << 6));
+	assert_string_equal(rig_dut_fault_name(RIG_DUT_FAULT_HOST_LOST), "HOST_LOST");
+	assert_null(rig_dut_fault_name(1u << 7));
 }
 
 int main(void)

@@ -91,6 +91,11 @@ int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *o
 	*out = (struct rigi_sample){0};
 	if (rig_interrupted())
 		return rigi_fail(RIG_ERR_INTERRUPTED, "%s", rig_interrupt_cause());
+	/* Captures may follow each other for minutes (a run-in) with the motor
+	 * on; with a lockstep DAQ none of them waits long enough to keep the
+	 * pen's link alive from inside the wait. */
+	if ((ret = rigi_keepalive(r)) < 0)
+		return ret;
 	r->sum->physical_s += capture_s;
 	ret = capture(r, capture_s, &buf, &n);
 	/* A capture is only as good as the sensors behind it: a sensor in fault

@@ -75,10 +75,11 @@ void rigi_result_from_error(struct rigi_run *r, struct rigi_step_result *res, in
 	res->err = err;
 	if (err == RIG_ERR_INTERRUPTED)
 		rigi_result_set(res, RIG_OUTCOME_ABORTED, "%s: %s", what, rig_interrupt_cause());
-	else if (err == RIG_ERR_DEVICE && host_lost(r))
-		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s: " HOST_LOST_WHY, what);
+	/* pen_fault first: it needs the status of the refused command. */
 	else if (err == RIG_ERR_DEVICE && pen_fault(r, flags, sizeof(flags)))
 		rigi_result_set(res, RIG_OUTCOME_FAIL, "%s: the pen reports fault %s", what, flags);
+	else if (err == RIG_ERR_DEVICE && host_lost(r))
+		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s: " HOST_LOST_WHY, what);
 	else
 		rigi_result_set(res, RIG_OUTCOME_ERROR, "%s: %s: %s", what, rig_strerror(err), detail);
 }
@@ -362,6 +363,7 @@ static enum rig_outcome run_steps(struct rigi_run *r, char *reason, size_t cap, 
 		struct rigi_step_result res = {RIG_OUTCOME_ERROR, "step did not report", 0};
 		int64_t t0 = rig_clock_ns();
 		r->step_index = (unsigned)i;
+		rigi_keepalive(r); /* a failure shows in the step's first command */
 		emit_step_begin(r, i, st);
 		rig_clear_error();
 		if (r->sink_error)
