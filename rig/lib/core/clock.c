@@ -64,7 +64,7 @@ void rig_request_interrupt(void)
 
 const char *rig_version(void)
 {
-	return "0.1.0";
+	return RIG_VERSION; /* project(VERSION) in CMakeLists.txt */
 }
 
 const char *rig_build_commit(void)
