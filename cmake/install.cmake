@@ -2,6 +2,8 @@
 # librig and its headers (rig/CMakeLists.txt), the pkg-config file, the
 # manual pages, bash completion, the udev rule for the pens, the docs and the
 # example fixtures `rig demo` runs with when installed.
+file(RELATIVE_PATH RIG_PC_TO_PREFIX ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
+string(REGEX REPLACE "/$" "" RIG_PC_TO_PREFIX "${RIG_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/rig.pc.in ${PROJECT_BINARY_DIR}/rig.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/rig.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 

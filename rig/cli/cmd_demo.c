@@ -5,6 +5,7 @@
  * stops the simulator on every exit path. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -316,7 +317,7 @@ static int run_units(const struct demo_args *a, const char *dir, struct rig_fixt
  * relative path, which then fails to load with its name in the error. */
 static const char *default_file(const char *rel, char *buf, size_t size)
 {
-	char exe[4096];
+	char exe[PATH_MAX], path[PATH_MAX + 256];
 	ssize_t n;
 	char *slash;
 
@@ -326,12 +327,12 @@ static const char *default_file(const char *rel, char *buf, size_t size)
 	if (n <= 0)
 		return rel;
 	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (!slash)
+	if (!(slash = strrchr(exe, '/')))
 		return rel;
 	*slash = '\0';
-	if (snprintf(buf, size, "%s/%s/%s", exe, RIG_BIN_TO_DATA, rel) >= (int)size ||
-	    access(buf, F_OK) != 0)
+	/* realpath: the record names the file without "bin/../". */
+	if (snprintf(path, sizeof(path), "%s/%s/%s", exe, RIG_BIN_TO_DATA, rel) >= (int)sizeof(path) ||
+	    size < PATH_MAX || !realpath(path, buf))
 		return rel;
 	return buf;
 }
@@ -358,7 +359,7 @@ static int load_files(const struct demo_args *a, const char *dir, unsigned short
 
 int cmd_demo(int argc, char **argv)
 {
-	char fixture_path[4096], suite_path[4096];
+	char fixture_path[PATH_MAX], suite_path[PATH_MAX];
 	struct demo_args a = {
 		.units = 3, .nests = 1, .seed = 1, .speed = 20,
 		.fixture = default_file("fixtures/sim.yaml", fixture_path, sizeof(fixture_path)),
