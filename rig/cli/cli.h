@@ -24,6 +24,9 @@ struct rig_command {
 /** Print "rig: <what>: <rig_last_error()>" and a hint to stderr; returns the
  *  exit code matching @p err. */
 int cli_report_error(const char *what, int err);
+/** The same for an input file the user named (fixture, suite): one that is
+ *  missing or cannot be read is bad input (exit 2), not a station fault. */
+int cli_report_input_error(const char *what, int err);
 
 /** Install the stderr log writer used by every subcommand. */
 void cli_setup_logging(void);

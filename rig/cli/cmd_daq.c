@@ -41,7 +41,9 @@ static const char capture_help[] =
 	"                         (repeatable). Default: the simulated station's scaling,\n"
 	"                         channel 2n 0.1:um (nest n displacement) and 2n+1 1:mN\n"
 	"                         (force); a real station's comes from its fixture file.\n"
-	"  --out FILE.csv         the CSV file to write (replaced atomically)\n";
+	"  --out FILE.csv         the CSV file to write (replaced atomically); - writes\n"
+	"                         it to standard output\n"
+	"What was captured and how long it took goes to standard error.\n";
 
 struct scale {
 	double factor;
@@ -165,32 +167,22 @@ static int parse_capture(int argc, char **argv, struct capture_args *a)
 
 static void print_scaling(const struct capture_args *a)
 {
-	printf("scaling:");
+	fprintf(stderr, "scaling:");
 	for (int ch = 0; ch < MAX_CHANNELS; ch++)
 		if (a->mask & (1u << ch))
-			printf(" ch%d %g %s/count%s", ch, a->scale[ch].factor, a->scale[ch].unit,
-			       a->scale[ch].given ? "" : " (simulated station default)");
-	printf("\n");
+			fprintf(stderr, " ch%d %g %s/count%s", ch, a->scale[ch].factor, a->scale[ch].unit,
+				a->scale[ch].given ? "" : " (simulated station default)");
+	fprintf(stderr, "\n");
 }
 
-/* Write the CSV to FILE.tmp, then rename: a reader never sees half a file. */
-static int write_csv(const struct capture_args *a, const int16_t *buf, size_t spc)
+static void print_csv(FILE *fp, const struct capture_args *a, const int16_t *buf, size_t spc)
 {
-	char tmp[4096];
 	unsigned nch = 0;
 	int chans[MAX_CHANNELS];
-	FILE *fp;
-	int ok;
 
 	for (int ch = 0; ch < MAX_CHANNELS; ch++)
 		if (a->mask & (1u << ch))
 			chans[nch++] = ch;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", a->out);
-	fp = fopen(tmp, "w");
-	if (!fp) {
-		fprintf(stderr, "rig: daq capture: cannot write %s: %s\n", tmp, strerror(errno));
-		return RIG_EXIT_USAGE;
-	}
 	fprintf(fp, "time_s");
 	for (unsigned i = 0; i < nch; i++)
 		fprintf(fp, ",ch%d_%s", chans[i], a->scale[chans[i]].unit);
@@ -203,6 +195,31 @@ static int write_csv(const struct capture_args *a, const int16_t *buf, size_t sp
 		}
 		fprintf(fp, "\n");
 	}
+}
+
+/* Write the CSV to FILE.tmp, then rename: a reader never sees half a file.
+ * "-": to standard output. */
+static int write_csv(const struct capture_args *a, const int16_t *buf, size_t spc)
+{
+	char tmp[4096];
+	FILE *fp;
+	int ok;
+
+	if (!strcmp(a->out, "-")) {
+		print_csv(stdout, a, buf, spc);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "rig: daq capture: writing to standard output failed\n");
+			return RIG_EXIT_STATION;
+		}
+		return RIG_EXIT_OK;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", a->out);
+	fp = fopen(tmp, "w");
+	if (!fp) {
+		fprintf(stderr, "rig: daq capture: cannot write %s: %s\n", tmp, strerror(errno));
+		return RIG_EXIT_USAGE;
+	}
+	print_csv(fp, a, buf, spc);
 	ok = !ferror(fp);
 	ok = fclose(fp) == 0 && ok;
 	if (!ok || rename(tmp, a->out) != 0) {
@@ -264,13 +281,14 @@ static int cmd_capture(int argc, char **argv)
 	ret = run_capture(daq, &a, &buf, &t_wait, &t_read);
 	if (ret == 0) {
 		total = rig_daq_capture_size(daq);
-		printf("capture: %ld samples x %zu channels at %.0f Hz = %.6f s of signal\n",
-		       a.count, total / (size_t)a.count, a.rate, a.count / a.rate);
-		printf("rig: configure + arm + wait %.3f s, read-out %.3f s (%.2f M registers/s), "
-		       "total %.3f s\n", t_wait, t_read, total / t_read * 1e-6, t_wait + t_read);
+		fprintf(stderr, "capture: %ld samples x %zu channels at %.0f Hz = %.6f s of signal\n",
+			a.count, total / (size_t)a.count, a.rate, a.count / a.rate);
+		fprintf(stderr, "rig: configure + arm + wait %.3f s, read-out %.3f s "
+			"(%.2f M registers/s), total %.3f s\n",
+			t_wait, t_read, total / t_read * 1e-6, t_wait + t_read);
 		ret = write_csv(&a, buf, (size_t)a.count);
-		if (ret == 0)
-			printf("wrote %s\n", a.out);
+		if (ret == 0 && strcmp(a.out, "-"))
+			fprintf(stderr, "wrote %s\n", a.out);
 	}
 	free(buf);
 	rig_daq_close(daq);

@@ -5,6 +5,7 @@
  * stops the simulator on every exit path. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -56,8 +57,8 @@ static void demo_usage(FILE *out)
 		"  --failure U=MODE     build unit U (0-based) with a failure mode: bent-needle,\n"
 		"                       missing-needle, skipped-strokes, stall,\n"
 		"                       cartridge-not-seated, detent-slip (repeatable)\n"
-		"  --fixture FILE       default fixtures/sim.yaml\n"
-		"  --suite FILE         default fixtures/suites/calibrate.yaml\n"
+		"  --fixture FILE       default fixtures/sim.yaml (or the installed example)\n"
+		"  --suite FILE         default fixtures/suites/calibrate.yaml (likewise)\n"
 		"  --reports DIR        default reports\n"
 		"  --calibrations DIR   default calibrations\n"
 		"  --store URL          the line's PostgreSQL (results also go to\n"
@@ -310,6 +311,32 @@ static int run_units(const struct demo_args *a, const char *dir, struct rig_fixt
 	return worst;
 }
 
+/* A default input file: FIXTURES_REL (e.g. "fixtures/sim.yaml") in the
+ * working directory, as in a checkout; otherwise the example installed with
+ * the binary (<bindir>/RIG_BIN_TO_DATA/FIXTURES_REL); otherwise the
+ * relative path, which then fails to load with its name in the error. */
+static const char *default_file(const char *rel, char *buf, size_t size)
+{
+	char exe[PATH_MAX], path[PATH_MAX + 256];
+	ssize_t n;
+	char *slash;
+
+	if (access(rel, F_OK) == 0)
+		return rel;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return rel;
+	exe[n] = '\0';
+	if (!(slash = strrchr(exe, '/')))
+		return rel;
+	*slash = '\0';
+	/* realpath: the record names the file without "bin/../". */
+	if (snprintf(path, sizeof(path), "%s/%s/%s", exe, RIG_BIN_TO_DATA, rel) >= (int)sizeof(path) ||
+	    size < PATH_MAX || !realpath(path, buf))
+		return rel;
+	return buf;
+}
+
 static int load_files(const struct demo_args *a, const char *dir, unsigned short port,
 		      struct rig_fixture **fx, struct rig_suite **suite)
 {
@@ -319,9 +346,9 @@ static int load_files(const struct demo_args *a, const char *dir, unsigned short
 	snprintf(sim_dir, sizeof(sim_dir), "SIM_DIR=%s", dir);
 	snprintf(sim_port, sizeof(sim_port), "SIM_PORT=%u", port);
 	if ((ret = rig_fixture_load(a->fixture, vars, fx)) < 0)
-		return cli_report_error("fixture", ret);
+		return cli_report_input_error("fixture", ret);
 	if ((ret = rig_suite_load(a->suite, suite)) < 0)
-		return cli_report_error("suite", ret);
+		return cli_report_input_error("suite", ret);
 	if (a->nests > (*fx)->n_nests) {
 		fprintf(stderr, "rig demo: %s describes %u nest(s); --nests %u needs as many\n",
 			a->fixture, (*fx)->n_nests, a->nests);
@@ -332,9 +359,12 @@ static int load_files(const struct demo_args *a, const char *dir, unsigned short
 
 int cmd_demo(int argc, char **argv)
 {
-	struct demo_args a = {.units = 3, .nests = 1, .seed = 1, .speed = 20,
-			      .fixture = "fixtures/sim.yaml",
-			      .suite = "fixtures/suites/calibrate.yaml"};
+	char fixture_path[PATH_MAX], suite_path[PATH_MAX];
+	struct demo_args a = {
+		.units = 3, .nests = 1, .seed = 1, .speed = 20,
+		.fixture = default_file("fixtures/sim.yaml", fixture_path, sizeof(fixture_path)),
+		.suite = default_file("fixtures/suites/calibrate.yaml", suite_path,
+				      sizeof(suite_path))};
 	struct rig_fixture *fx = NULL;
 	struct rig_suite *suite = NULL;
 	char dir[] = "/tmp/rig-demo-XXXXXX";

@@ -146,10 +146,10 @@ int cmd_run(int argc, char **argv)
 	if (ret != 0)
 		return ret > 0 ? RIG_EXIT_OK : RIG_EXIT_USAGE;
 	if ((ret = rig_fixture_load(a.fixture, a.vars, &fx)) < 0)
-		return cli_report_error("fixture", ret);
+		return cli_report_input_error("fixture", ret);
 	if ((ret = rig_suite_load(a.suite, &suite)) < 0) {
 		rig_fixture_free(fx);
-		return cli_report_error("suite", ret);
+		return cli_report_input_error("suite", ret);
 	}
 	rig_install_interrupt_handlers();
 	a.opt.fixture = fx;

@@ -42,6 +42,26 @@ static void sim_usage(FILE *out)
 		RIG_SIM_MAX_NESTS, rig_sim_default_state_dir());
 }
 
+static void ctl_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: rig sim ctl [--state-dir DIR] COMMAND [ARGS...]\n\n"
+		"Sends one control command to a running simulator (its DIR/control.sock)\n"
+		"and prints the reply (docs/sim.md, control language):\n\n"
+		"  status                            port, nests, seed, speed, time, pens\n"
+		"  load NEST SERIAL [MODE]           put a new pen into the nest\n"
+		"  unload NEST                       empty the nest\n"
+		"  truth NEST [service CODE DUTY | user DEPTH_UM RATE_SPM]\n"
+		"                                    ground truth of the pen\n"
+		"  power-cycle NEST                  power loss and power-up of the pen\n"
+		"  fault KIND ARGS                   inject a fault, e.g. fault modbus-late 300\n"
+		"  stop                              stop the simulator\n\n"
+		"  --state-dir DIR   the simulator's state directory (default %s)\n\n"
+		"Exit codes: 0 ok, 2 usage or a command the simulator refused, 3 no simulator\n"
+		"answering at DIR.\n",
+		rig_sim_default_state_dir());
+}
+
 static int parse_failure(struct rig_sim_config *cfg, const char *arg)
 {
 	char *end;
@@ -150,8 +170,8 @@ static int run_ctl(int argc, char **argv)
 		dir = argv[i + 1];
 		i += 2;
 	}
-	if (i >= argc || !strcmp(argv[i], "--help")) {
-		sim_usage(i >= argc ? stderr : stdout);
+	if (i >= argc || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		ctl_usage(i >= argc ? stderr : stdout);
 		return i >= argc ? RIG_EXIT_USAGE : RIG_EXIT_OK;
 	}
 	for (size_t pos = 0; i < argc; i++) {

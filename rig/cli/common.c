@@ -21,6 +21,14 @@ int cli_report_error(const char *what, int err)
 	}
 }
 
+int cli_report_input_error(const char *what, int err)
+{
+	int code = cli_report_error(what, err);
+	if (err == RIG_ERR_NOT_FOUND || err == RIG_ERR_PERMISSION || err == RIG_ERR_IO)
+		return RIG_EXIT_USAGE; /* the file named on the command line: fix the input */
+	return code;
+}
+
 static void log_to_stderr(enum rig_log_level level, const char *domain, const char *message,
 			  void *user)
 {

@@ -543,7 +543,8 @@ static void key_path_problems(void **state)
 static void expect_verifier(const char *args, int want)
 {
 	char cmd[2048];
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s' %s", VERIFIER, args);
+	assert_true(snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s' %s", VERIFIER, args) <
+		    (int)sizeof(cmd));
 	int st = system(cmd);
 	if (st == -1 || !WIFEXITED(st))
 		fail_msg("could not run: %s", cmd);

@@ -80,7 +80,7 @@ const char *rig_interrupt_cause(void)
 
 const char *rig_version(void)
 {
-	return "0.1.0";
+	return RIG_VERSION; /* project(VERSION) in CMakeLists.txt */
 }
 
 const char *rig_build_commit(void)

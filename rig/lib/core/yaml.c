@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <yaml.h>
 
@@ -371,6 +372,9 @@ static int open_error(const char *path, int err)
 	const char *why = strerror(err);
 	if (err == ENOENT)
 		return rigi_fail(RIG_ERR_NOT_FOUND, "%s: %s; check the path", path, why);
+	if (err == EISDIR)
+		return rigi_fail(RIG_ERR_ARG, "%s: is a directory, not a file; give the YAML "
+				 "file's path", path);
 	if (err == EACCES || err == EPERM)
 		return rigi_fail(RIG_ERR_PERMISSION, "%s: %s; check the file's permissions",
 				 path, why);
@@ -390,6 +394,11 @@ int rigi_yaml_load(const char *path, struct rigi_doc **out)
 	f = fopen(path, "rb");
 	if (!f)
 		return open_error(path, errno);
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f); /* fopen opens a directory; reading it fails later */
+		return open_error(path, EISDIR);
+	}
 	if (!yaml_parser_initialize(&b.parser)) {
 		fclose(f);
 		return rigi_fail(RIG_ERR_NOMEM, "%s: cannot initialise the YAML parser", path);

@@ -190,7 +190,8 @@ static int pg_exec(void *conn, const char *sql, const struct rigi_sql_value *p, 
 	int ret;
 	if (n > MAX_PARAMS)
 		return rigi_fail(RIG_ERR_INTERNAL, "line store: %zu parameters", n);
-	if (!(pp = malloc(sizeof(*pp))))
+	/* calloc: with no parameters gcc -O3 sees the arrays passed unset. */
+	if (!(pp = calloc(1, sizeof(*pp))))
 		return rigi_fail(RIG_ERR_NOMEM, "line store");
 	if ((ret = make_params(p, n, pp)) < 0) {
 		free_params(pp, n);
