@@ -378,6 +378,14 @@ static void response_checks(void **state)
 	assert_int_equal(nak, 1);
 	assert_int_equal(check(0x01, 5, 0xFF, 5, 2, RIG_DUT_BAD_CRC, &nak), RIG_ERR_PROTOCOL);
 	assert_int_equal(check(0x01, 5, 0xFF, 5, 1, RIG_DUT_OK, &nak), RIG_ERR_PROTOCOL);
+	/* NAK: only the three frame-level statuses of §2. */
+	assert_int_equal(check(0x01, 5, 0xFF, 5, 1, RIG_DUT_BAD_VERSION, &nak), 0);
+	assert_int_equal(check(0x01, 5, 0xFF, 5, 1, RIG_DUT_BAD_LENGTH, &nak), 0);
+	assert_int_equal(check(0x01, 5, 0xFF, 5, 1, RIG_DUT_UNKNOWN_COMMAND, &nak),
+			 RIG_ERR_PROTOCOL);
+	assert_non_null(strstr(rig_last_error(), "status byte at payload offset 0 is 0x03"));
+	assert_int_equal(check(0x01, 5, 0xFF, 5, 1, RIG_DUT_BUSY, &nak), RIG_ERR_PROTOCOL);
+	assert_int_equal(check(0x01, 5, 0xFF, 5, 1, 0x15, &nak), RIG_ERR_PROTOCOL);
 }
 
 static void status_names_and_errors(void **state)
