@@ -652,6 +652,93 @@ static void bad_answers_are_protocol_errors(void **state)
 	peer_finish(&p);
 }
 
+/* One IDENTIFY answer with one field changed: refused with err and a
+ * detail naming the field, or accepted when err is 0. */
+struct ident_case {
+	size_t off;
+	unsigned value; /* u16 when wide, else u8 */
+	int wide;
+	int err;
+	const char *detail;
+};
+
+static void identify_once(const struct ident_case *c)
+{
+	static uint8_t data[94];
+	const struct step script[] = {{RIGI_DUT_IDENTIFY, 40, .act = REPLY, OK_DATA(data)}};
+	struct peer p;
+	struct rig_dut *dut;
+	struct rig_dut_identity id;
+
+	memcpy(data, ident, sizeof(data));
+	if (c->wide)
+		rigi_put_u16le(data + c->off, (uint16_t)c->value);
+	else
+		data[c->off] = (uint8_t)c->value;
+	peer_start(&p, script, N(script), 300);
+	dut = connect_client(&p, 40);
+	assert_int_equal(rig_dut_identify(dut, &id), c->err);
+	if (c->detail)
+		assert_non_null(strstr(rig_last_error(), c->detail));
+	rig_dut_close(dut);
+	peer_finish(&p);
+}
+
+static void identify_limits(void **state)
+{
+	static const struct ident_case cases[] = {
+		{56, 0, 1, RIG_ERR_PROTOCOL, "depth_step_um at offset 56 is 0"},
+		{56, 1, 1, 0, NULL},
+		{38, 2, 1, RIG_ERR_UNSUPPORTED, "table_format at offset 38 is 2"},
+		{38, 0, 1, RIG_ERR_UNSUPPORTED, "table_format at offset 38 is 0"},
+		{42, 1, 0, RIG_ERR_PROTOCOL, "table_max_knots at offset 42 is 1, expected 2..32"},
+		{42, 2, 0, 0, NULL},
+		{42, 33, 0, RIG_ERR_PROTOCOL, "table_max_knots at offset 42 is 33"},
+		{42, 32, 0, 0, NULL},
+		{70, 4500, 1, RIG_ERR_PROTOCOL, "speed_levels[2] at offset 70 is 4500, not above "
+						"speed_levels[1] = 4500"},
+		{70, 4501, 1, 0, NULL},
+		{66, 0, 1, RIG_ERR_PROTOCOL, "speed_levels[0] at offset 66 is 0"},
+		{66, 1, 1, 0, NULL},
+		{76, 9500, 1, RIG_ERR_PROTOCOL, "speed_levels[5] at offset 76 is 9500 but only 5"},
+		{64, 6, 0, RIG_ERR_PROTOCOL, "speed_levels[5] at offset 76 is 0 but "
+					     "n_speed_levels is 6"},
+		{43, 1, 0, RIG_ERR_PROTOCOL, "reserved byte at offset 43 is 0x01"},
+		{65, 0x80, 0, RIG_ERR_PROTOCOL, "reserved byte at offset 65 is 0x80"},
+		{82, 1, 0, RIG_ERR_PROTOCOL, "reserved byte at offset 82"},
+		{93, 1, 0, RIG_ERR_PROTOCOL, "reserved byte at offset 93"},
+	};
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++)
+		identify_once(&cases[i]);
+}
+
+static void status_fault_bits(void **state)
+{
+	static uint8_t defined[36], undefined[36];
+	static const struct step script[] = {
+		{RIGI_DUT_STATUS, 50, .act = REPLY, OK_DATA(defined)},
+		{RIGI_DUT_STATUS, 51, .act = REPLY, OK_DATA(undefined)},
+	};
+	struct peer p;
+	struct rig_dut *dut;
+	struct rig_dut_status st;
+	(void)state;
+	memcpy(defined, status_a6, sizeof(defined));
+	rigi_put_u16le(defined + 2, 0x003F);
+	memcpy(undefined, status_a6, sizeof(undefined));
+	rigi_put_u16le(undefined + 2, 0x0041);
+	peer_start(&p, script, N(script), 300);
+	dut = connect_client(&p, 50);
+	assert_int_equal(rig_dut_status(dut, &st), 0);
+	assert_int_equal(st.fault_flags, 0x003F);
+	assert_int_equal(rig_dut_status(dut, &st), RIG_ERR_PROTOCOL);
+	assert_non_null(strstr(rig_last_error(), "fault_flags at offset 2 is 0x0041: bits "
+						 "0x0040 are not defined"));
+	rig_dut_close(dut);
+	peer_finish(&p);
+}
+
 static void open_errors(void **state)
 {
 	struct rig_dut *dut = (struct rig_dut *)&dut;
@@ -688,6 +775,8 @@ int main(void)
 		cmocka_unit_test(timeout_then_same_seq),
 		cmocka_unit_test(corrupt_twice_reports_crc),
 		cmocka_unit_test(bad_answers_are_protocol_errors),
+		cmocka_unit_test(identify_limits),
+		cmocka_unit_test(status_fault_bits),
 		cmocka_unit_test(open_errors),
 	};
 	return cmocka_run_group_tests(tests, setup_data, NULL);
