@@ -113,7 +113,12 @@ int rig_dut_open(const char *uri, struct rig_dut **out)
 	dut->pending_slot = -1;
 	/* A random first seq: a new session's first request is never taken by
 	 * the pen for a resend of the previous session's last one. */
-	rigi_random_bytes((uint8_t *)&dut->next_seq, sizeof(dut->next_seq));
+	ret = rigi_random_bytes((uint8_t *)&dut->next_seq, sizeof(dut->next_seq));
+	if (ret < 0) {
+		dut->ops->close(dut->tp);
+		rigi_error_context("pen at %s", dut->uri.text);
+		goto fail;
+	}
 	RIGI_DEBUG(DOMAIN, "opened %s (%s transport), first seq %u", dut->uri.text, dut->ops->name,
 		   dut->next_seq);
 	*out = dut;
