@@ -739,6 +739,48 @@ static void status_fault_bits(void **state)
 	peer_finish(&p);
 }
 
+static void table_read_answers_checked(void **state)
+{
+	static const uint8_t read_active[5] = {0xFE, 0, 0, 50, 0};
+	static const uint8_t wrong_slot[3] = {0, 0, 0};
+	static const uint8_t none_with_total[3] = {0xFF, 5, 0};
+	static const uint8_t none[3] = {0xFF, 0, 0};
+	static const uint8_t short_b[3 + 9] = {1, 10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+	static const uint8_t full_b[3 + 10] = {1, 10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+	static const struct step script[] = {
+		{RIGI_DUT_TABLE_READ, 60, REQ(read_slot_b), .act = REPLY, OK_DATA(wrong_slot)},
+		{RIGI_DUT_TABLE_READ, 61, REQ(read_active), .act = REPLY,
+		 OK_DATA(none_with_total)},
+		{RIGI_DUT_TABLE_READ, 62, REQ(read_active), .act = REPLY, OK_DATA(none)},
+		{RIGI_DUT_TABLE_READ, 63, REQ(read_slot_b), .act = REPLY, OK_DATA(short_b)},
+		{RIGI_DUT_TABLE_READ, 64, REQ(read_slot_b), .act = REPLY, OK_DATA(full_b)},
+	};
+	struct peer p;
+	struct rig_dut *dut;
+	uint8_t buf[RIG_CAL_TABLE_MAX_BYTES];
+	size_t len = 99;
+	(void)state;
+	peer_start(&p, script, N(script), 300);
+	dut = connect_client(&p, 60);
+	assert_int_equal(rig_dut_table_read(dut, RIG_DUT_SLOT_B, buf, sizeof(buf), &len),
+			 RIG_ERR_PROTOCOL);
+	assert_non_null(strstr(rig_last_error(), "slot at data offset 0 is 0x00, expected 0x01"));
+	assert_int_equal(rig_dut_table_read(dut, RIG_DUT_SLOT_ACTIVE, buf, sizeof(buf), &len),
+			 RIG_ERR_PROTOCOL);
+	assert_non_null(strstr(rig_last_error(), "total at data offset 1 is 5, expected 0"));
+	assert_int_equal(rig_dut_table_read(dut, RIG_DUT_SLOT_ACTIVE, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(rig_dut_table_read(dut, RIG_DUT_SLOT_B, buf, sizeof(buf), &len),
+			 RIG_ERR_PROTOCOL);
+	assert_non_null(strstr(rig_last_error(), "9 bytes (answer of 12 data bytes) for a count "
+						 "of 50 at offset 0 of a 10-byte slot; expected 10"));
+	assert_int_equal(rig_dut_table_read(dut, RIG_DUT_SLOT_B, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 10);
+	assert_int_equal(buf[9], 10);
+	rig_dut_close(dut);
+	peer_finish(&p);
+}
+
 static void open_errors(void **state)
 {
 	struct rig_dut *dut = (struct rig_dut *)&dut;
@@ -777,6 +819,7 @@ int main(void)
 		cmocka_unit_test(bad_answers_are_protocol_errors),
 		cmocka_unit_test(identify_limits),
 		cmocka_unit_test(status_fault_bits),
+		cmocka_unit_test(table_read_answers_checked),
 		cmocka_unit_test(open_errors),
 	};
 	return cmocka_run_group_tests(tests, setup_data, NULL);
