@@ -33,7 +33,7 @@ static const char read_help[] =
 	"  --slot S    a, b or active (default active)\n"
 	"  --out FILE  also write the slot's raw bytes to FILE\n"
 	"  --key FILE  verify the table's signature with the line key file\n"
-	"              (mode 600; 32 raw bytes or 64 hex digits)\n";
+	"              (mode 600; 64 hex digits and a newline: docs/files.md)\n";
 
 /* parse_args(): help was printed, exit successfully. */
 #define HELP_SHOWN (-1)

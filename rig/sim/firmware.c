@@ -136,7 +136,11 @@ static uint8_t cmd_challenge(struct sim_pen *pen, uint8_t cmd, const uint8_t *p,
 {
 	struct sim_fw *fw = &pen->fw;
 	fw->authenticated = 0;
-	rigi_random_bytes(fw->nonce, SIM_FW_NONCE);
+	fw->nonce_valid = 0;
+	/* No randomness, no challenge: a predictable nonce would let a
+	 * recorded AUTH_RESPONSE be replayed. */
+	if (rigi_random_bytes(fw->nonce, SIM_FW_NONCE) < 0)
+		return SIM_ST_FAULT;
 	fw->nonce_valid = 1;
 	memcpy(d, fw->nonce, SIM_FW_NONCE);
 	*dlen = SIM_FW_NONCE;

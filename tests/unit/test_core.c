@@ -147,6 +147,99 @@ static void key_file_permissions(void **state)
 	free(dir);
 }
 
+#define HEX64 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+/* One key file text: refused with a detail naming the byte, or accepted. */
+static void key_text(const char *text, size_t len, int err, const char *detail)
+{
+	uint8_t key[32], want[32];
+
+	for (int i = 0; i < 32; i++)
+		want[i] = (uint8_t)i;
+	memset(key, 0xAA, sizeof(key));
+	assert_int_equal(rigi_key_parse(text, len, "line.key", key), err);
+	if (err == 0) {
+		assert_memory_equal(key, want, 32);
+		return;
+	}
+	assert_non_null(strstr(rig_last_error(), detail));
+	assert_non_null(strstr(rig_last_error(), "key file line.key"));
+}
+
+static void key_file_format(void **state)
+{
+	char upper[] = HEX64 "\n";
+	(void)state;
+	key_text(HEX64, 64, 0, NULL);
+	key_text(HEX64 "\n", 65, 0, NULL);
+	for (char *c = upper; *c; c++)
+		if (*c >= 'a' && *c <= 'f')
+			*c = (char)(*c - 'a' + 'A');
+	key_text(upper, 65, 0, NULL);
+	key_text(HEX64, 63, RIG_ERR_FORMAT, "ends at byte 63 after 63 hex digits");
+	key_text(HEX64 "\n", 65 - 2, RIG_ERR_FORMAT, "ends at byte 63");
+	key_text(HEX64 "0", 65, RIG_ERR_FORMAT, "byte 64 is a 65th hex digit");
+	key_text(HEX64 "\r\n", 66, RIG_ERR_FORMAT, "byte 64 is a carriage return; remove the "
+						   "carriage return");
+	key_text(HEX64 "\n\n", 66, RIG_ERR_FORMAT, "byte 65 is 0x0a after the closing newline");
+	key_text(HEX64 "\nx", 66, RIG_ERR_FORMAT, "byte 65 is 0x78 after the closing newline");
+	key_text(HEX64 " ", 65, RIG_ERR_FORMAT, "byte 64 is 0x20 after the 64 hex digits");
+	key_text(" " HEX64, 65, RIG_ERR_FORMAT, "byte 0 is 0x20, not a hex digit");
+	key_text("0001g2" HEX64, 64, RIG_ERR_FORMAT, "byte 4 is 0x67, not a hex digit");
+	key_text("00\n" HEX64, 64, RIG_ERR_FORMAT, "byte 2 is a newline after 2 hex digits");
+	key_text("", 0, RIG_ERR_FORMAT, "ends at byte 0 after 0 hex digits");
+	/* 32 raw bytes are not a key file. */
+	key_text("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"
+		 "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f", 32,
+		 RIG_ERR_FORMAT, "byte 0 is 0x00, not a hex digit");
+}
+
+static void key_file_too_long_on_disk(void **state)
+{
+	char *dir = ts_mkdtemp("keylong");
+	char path[512];
+	uint8_t key[32];
+	FILE *f;
+	(void)state;
+	snprintf(path, sizeof(path), "%s/line.key", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(HEX64 "\n# comment\n", f);
+	fclose(f);
+	chmod(path, 0600);
+	assert_int_equal(rigi_key_load(path, key), RIG_ERR_FORMAT);
+	assert_non_null(strstr(rig_last_error(), "byte 65 is 0x23 after the closing newline"));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(HEX64 "\n", f);
+	fclose(f);
+	assert_int_equal(rigi_key_load(path, key), 0);
+	assert_int_equal(key[31], 0x1f);
+	ts_rmtree(dir);
+	free(dir);
+}
+
+static void random_fails_without_sodium(void **state)
+{
+	uint8_t buf[16];
+	(void)state;
+	memset(buf, 0x5A, sizeof(buf));
+	assert_int_equal(rigi_random_after_init(-1, buf, sizeof(buf)), RIG_ERR_INTERNAL);
+	assert_non_null(strstr(rig_last_error(), "sodium_init() returned -1"));
+	for (size_t i = 0; i < sizeof(buf); i++)
+		assert_int_equal(buf[i], 0);
+	/* Initialised (0 first time, 1 after): random bytes, not the old ones. */
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(rigi_random_after_init(1, buf, sizeof(buf)), 0);
+	assert_int_equal(rigi_random_bytes(buf, sizeof(buf)), 0);
+	{
+		int nonzero = 0;
+		for (size_t i = 0; i < sizeof(buf); i++)
+			nonzero |= buf[i];
+		assert_true(nonzero); /* 2^-128 to fail by chance */
+	}
+}
+
 static void log_levels(void **state)
 {
 	(void)state;
@@ -168,6 +261,9 @@ int main(void)
 		cmocka_unit_test(crc32_check_value),
 		cmocka_unit_test(hmac_rfc4231),
 		cmocka_unit_test(key_file_permissions),
+		cmocka_unit_test(key_file_format),
+		cmocka_unit_test(key_file_too_long_on_disk),
+		cmocka_unit_test(random_fails_without_sodium),
 		cmocka_unit_test(log_levels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

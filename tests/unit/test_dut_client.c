@@ -652,6 +652,135 @@ static void bad_answers_are_protocol_errors(void **state)
 	peer_finish(&p);
 }
 
+/* One IDENTIFY answer with one field changed: refused with err and a
+ * detail naming the field, or accepted when err is 0. */
+struct ident_case {
+	size_t off;
+	unsigned value; /* u16 when wide, else u8 */
+	int wide;
+	int err;
+	const char *detail;
+};
+
+static void identify_once(const struct ident_case *c)
+{
+	static uint8_t data[94];
+	const struct step script[] = {{RIGI_DUT_IDENTIFY, 40, .act = REPLY, OK_DATA(data)}};
+	struct peer p;
+	struct rig_dut *dut;
+	struct rig_dut_identity id;
+
+	memcpy(data, ident, sizeof(data));
+	if (c->wide)
+		rigi_put_u16le(data + c->off, (uint16_t)c->value);
+	else
+		data[c->off] = (uint8_t)c->value;
+	peer_start(&p, script, N(script), 300);
+	dut = connect_client(&p, 40);
+	assert_int_equal(rig_dut_identify(dut, &id), c->err);
+	if (c->detail)
+		assert_non_null(strstr(rig_last_error(), c->detail));
+	rig_dut_close(dut);
+	peer_finish(&p);
+}
+
+static void identify_limits(void **state)
+{
+	static const struct ident_case cases[] = {
+		{56, 0, 1, RIG_ERR_PROTOCOL, "depth_step_um at offset 56 is 0"},
+		{56, 1, 1, 0, NULL},
+		{38, 2, 1, RIG_ERR_UNSUPPORTED, "table_format at offset 38 is 2"},
+		{38, 0, 1, RIG_ERR_UNSUPPORTED, "table_format at offset 38 is 0"},
+		{42, 1, 0, RIG_ERR_PROTOCOL, "table_max_knots at offset 42 is 1, expected 2..32"},
+		{42, 2, 0, 0, NULL},
+		{42, 33, 0, RIG_ERR_PROTOCOL, "table_max_knots at offset 42 is 33"},
+		{42, 32, 0, 0, NULL},
+		{70, 4500, 1, RIG_ERR_PROTOCOL, "speed_levels[2] at offset 70 is 4500, not above "
+						"speed_levels[1] = 4500"},
+		{70, 4501, 1, 0, NULL},
+		{66, 0, 1, RIG_ERR_PROTOCOL, "speed_levels[0] at offset 66 is 0"},
+		{66, 1, 1, 0, NULL},
+		{76, 9500, 1, RIG_ERR_PROTOCOL, "speed_levels[5] at offset 76 is 9500 but only 5"},
+		{64, 6, 0, RIG_ERR_PROTOCOL, "speed_levels[5] at offset 76 is 0 but "
+					     "n_speed_levels is 6"},
+		{43, 1, 0, RIG_ERR_PROTOCOL, "reserved byte at offset 43 is 0x01"},
+		{65, 0x80, 0, RIG_ERR_PROTOCOL, "reserved byte at offset 65 is 0x80"},
+		{82, 1, 0, RIG_ERR_PROTOCOL, "reserved byte at offset 82"},
+		{93, 1, 0, RIG_ERR_PROTOCOL, "reserved byte at offset 93"},
+	};
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++)
+		identify_once(&cases[i]);
+}
+
+static void status_fault_bits(void **state)
+{
+	static uint8_t defined[36], undefined[36];
+	static const struct step script[] = {
+		{RIGI_DUT_STATUS, 50, .act = REPLY, OK_DATA(defined)},
+		{RIGI_DUT_STATUS, 51, .act = REPLY, OK_DATA(undefined)},
+	};
+	struct peer p;
+	struct rig_dut *dut;
+	struct rig_dut_status st;
+	(void)state;
+	memcpy(defined, status_a6, sizeof(defined));
+	rigi_put_u16le(defined + 2, 0x007F);
+	memcpy(undefined, status_a6, sizeof(undefined));
+	rigi_put_u16le(undefined + 2, 0x0081);
+	peer_start(&p, script, N(script), 300);
+	dut = connect_client(&p, 50);
+	assert_int_equal(rig_dut_status(dut, &st), 0);
+	assert_int_equal(st.fault_flags, 0x007F);
+	assert_int_equal(rig_dut_status(dut, &st), RIG_ERR_PROTOCOL);
+	assert_non_null(strstr(rig_last_error(), "fault_flags at offset 2 is 0x0081: bits "
+						 "0x0080 are not defined"));
+	rig_dut_close(dut);
+	peer_finish(&p);
+}
+
+static void table_read_answers_checked(void **state)
+{
+	static const uint8_t read_active[5] = {0xFE, 0, 0, 50, 0};
+	static const uint8_t wrong_slot[3] = {0, 0, 0};
+	static const uint8_t none_with_total[3] = {0xFF, 5, 0};
+	static const uint8_t none[3] = {0xFF, 0, 0};
+	static const uint8_t short_b[3 + 9] = {1, 10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+	static const uint8_t full_b[3 + 10] = {1, 10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+	static const struct step script[] = {
+		{RIGI_DUT_TABLE_READ, 60, REQ(read_slot_b), .act = REPLY, OK_DATA(wrong_slot)},
+		{RIGI_DUT_TABLE_READ, 61, REQ(read_active), .act = REPLY,
+		 OK_DATA(none_with_total)},
+		{RIGI_DUT_TABLE_READ, 62, REQ(read_active), .act = REPLY, OK_DATA(none)},
+		{RIGI_DUT_TABLE_READ, 63, REQ(read_slot_b), .act = REPLY, OK_DATA(short_b)},
+		{RIGI_DUT_TABLE_READ, 64, REQ(read_slot_b), .act = REPLY, OK_DATA(full_b)},
+	};
+	struct peer p;
+	struct rig_dut *dut;
+	uint8_t buf[RIG_CAL_TABLE_MAX_BYTES];
+	size_t len = 99;
+	(void)state;
+	peer_start(&p, script, N(script), 300);
+	dut = connect_client(&p, 60);
+	assert_int_equal(rig_dut_table_read(dut, RIG_DUT_SLOT_B, buf, sizeof(buf), &len),
+			 RIG_ERR_PROTOCOL);
+	assert_non_null(strstr(rig_last_error(), "slot at data offset 0 is 0x00, expected 0x01"));
+	assert_int_equal(rig_dut_table_read(dut, RIG_DUT_SLOT_ACTIVE, buf, sizeof(buf), &len),
+			 RIG_ERR_PROTOCOL);
+	assert_non_null(strstr(rig_last_error(), "total at data offset 1 is 5, expected 0"));
+	assert_int_equal(rig_dut_table_read(dut, RIG_DUT_SLOT_ACTIVE, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(rig_dut_table_read(dut, RIG_DUT_SLOT_B, buf, sizeof(buf), &len),
+			 RIG_ERR_PROTOCOL);
+	assert_non_null(strstr(rig_last_error(), "9 bytes (answer of 12 data bytes) for a count "
+						 "of 50 at offset 0 of a 10-byte slot; expected 10"));
+	assert_int_equal(rig_dut_table_read(dut, RIG_DUT_SLOT_B, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 10);
+	assert_int_equal(buf[9], 10);
+	rig_dut_close(dut);
+	peer_finish(&p);
+}
+
 static void open_errors(void **state)
 {
 	struct rig_dut *dut = (struct rig_dut *)&dut;
@@ -688,6 +817,9 @@ int main(void)
 		cmocka_unit_test(timeout_then_same_seq),
 		cmocka_unit_test(corrupt_twice_reports_crc),
 		cmocka_unit_test(bad_answers_are_protocol_errors),
+		cmocka_unit_test(identify_limits),
+		cmocka_unit_test(status_fault_bits),
+		cmocka_unit_test(table_read_answers_checked),
 		cmocka_unit_test(open_errors),
 	};
 	return cmocka_run_group_tests(tests, setup_data, NULL);

@@ -378,6 +378,13 @@ static void response_checks(void **state)
 	assert_int_equal(nak, 1);
 	assert_int_equal(check(0x01, 5, 0xFF, 5, 2, RIG_DUT_BAD_CRC, &nak), RIG_ERR_PROTOCOL);
 	assert_int_equal(check(0x01, 5, 0xFF, 5, 1, RIG_DUT_OK, &nak), RIG_ERR_PROTOCOL);
+	/* NAK: the three frame-level statuses of §2 and UNKNOWN_COMMAND. */
+	assert_int_equal(check(0x01, 5, 0xFF, 5, 1, RIG_DUT_BAD_VERSION, &nak), 0);
+	assert_int_equal(check(0x01, 5, 0xFF, 5, 1, RIG_DUT_BAD_LENGTH, &nak), 0);
+	assert_int_equal(check(0x01, 5, 0xFF, 5, 1, RIG_DUT_UNKNOWN_COMMAND, &nak), 0);
+	assert_int_equal(check(0x01, 5, 0xFF, 5, 1, RIG_DUT_BUSY, &nak), RIG_ERR_PROTOCOL);
+	assert_non_null(strstr(rig_last_error(), "status byte at payload offset 0 is 0x14"));
+	assert_int_equal(check(0x01, 5, 0xFF, 5, 1, 0x15, &nak), RIG_ERR_PROTOCOL);
 }
 
 static void status_names_and_errors(void **state)

@@ -204,6 +204,14 @@ static void decode_rejections_name_the_field(void **state)
 	REJECT((memset(bad + 8, 0, 16), resign(bad, len)), len, RIG_ERR_FORMAT,
 	       "serial at offset 8 is empty");
 	REJECT((bad[9] = 0x07, resign(bad, len)), len, RIG_ERR_FORMAT, "byte 9 is 0x07");
+	REJECT((bad[36] = 1, resign(bad, len)), len, RIG_ERR_FORMAT,
+	       "reserved byte at offset 36 is 0x01, expected 0");
+	REJECT((bad[39] = 0x80, resign(bad, len)), len, RIG_ERR_FORMAT,
+	       "reserved byte at offset 39 is 0x80, expected 0");
+	/* The same re-signing with the reserved bytes left at 0 is accepted. */
+	memcpy(bad, blob, sizeof(blob));
+	resign(bad, len);
+	assert_int_equal(rig_cal_table_decode(bad, len, key, &back), 0);
 #undef REJECT
 	/* Signed with another key. */
 	key[0] ^= 1;

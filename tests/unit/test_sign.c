@@ -395,19 +395,21 @@ static void key_malformed_refused(void **state)
 		const char *before;
 		int digits; /* of the seed */
 		const char *after;
+		const char *detail; /* names the first bad byte */
 	} cases[] = {
-		{"ed25519-secret-seed ", 62, "\n"},        /* short hex */
-		{"ed25519-secret-seed ", 64, "00\n"},      /* long hex */
-		{"ed25519-secret ", 64, "\n"},             /* wrong prefix */
-		{"ed25519-public ", 64, "\n"},             /* a public key file */
-		{"ed25519-secret-seed ", 64, "\ngarbage"}, /* garbage after */
-		{"ed25519-secret-seed ", 64, "\n\n"},      /* even a blank line */
-		{"ed25519-secret-seed ", 64, ""},          /* no newline */
-		{"ed25519-secret-seed ", 64, "\r\n"},      /* CRLF */
-		{"ed25519-secret-seed  ", 64, "\n"},       /* two spaces */
-		{"ed25519-secret-seed ", 63, "g\n"},       /* non-hex */
-		{"ED25519-SECRET-SEED ", 64, "\n"},        /* upper-case prefix */
-		{"", 64, "\n"},                            /* bare hex (rigi_key_load's) */
+		{"ed25519-secret-seed ", 62, "\n", "byte 82 is not a lower-case hex digit"},
+		{"ed25519-secret-seed ", 64, "00\n", "byte 84 is 0x30, expected 0x0a"},
+		{"ed25519-secret ", 64, "\n", "byte 14 is 0x20, expected 0x2d"},
+		{"ed25519-public ", 64, "\n", "byte 8 is 0x70, expected 0x73"},
+		{"ed25519-secret-seed ", 64, "\ngarbage", "byte 85 is 0x67 after the line's"},
+		{"ed25519-secret-seed ", 64, "\n\n", "byte 85 is 0x0a after the line's"},
+		{"ed25519-secret-seed ", 64, "", "the file ends at byte 84"},
+		{"ed25519-secret-seed ", 64, "\r\n", "byte 84 is 0x0d, expected 0x0a (remove the "
+						  "carriage return)"},
+		{"ed25519-secret-seed  ", 64, "\n", "byte 20 is not a lower-case hex digit"},
+		{"ed25519-secret-seed ", 63, "g\n", "byte 83 is not a lower-case hex digit"},
+		{"ED25519-SECRET-SEED ", 64, "\n", "byte 0 is 0x45, expected 0x65"},
+		{"", 64, "\n", "byte 0 is 0x39, expected 0x65"}, /* bare hex (a line key) */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		unlink(k->key);
@@ -415,12 +417,13 @@ static void key_malformed_refused(void **state)
 			 cases[i].after);
 		write_text(k->key, text, 0600);
 		expect_open(k->key, RIG_ERR_FORMAT, k->key);
+		expect_open(k->key, RIG_ERR_FORMAT, cases[i].detail);
 	}
 	/* Upper-case hex is not the documented format either. */
 	snprintf(text, sizeof(text), "ed25519-secret-seed %s\n",
 		 "9D61B19DEFFD5A60BA844AF492EC2CC44449C5697B326919703BAC031CAE7F60");
 	write_text(k->key, text, 0600);
-	expect_open(k->key, RIG_ERR_FORMAT, k->key);
+	expect_open(k->key, RIG_ERR_FORMAT, "byte 21 is not a lower-case hex digit (digit 2");
 	write_text(k->key, "", 0600);
 	expect_open(k->key, RIG_ERR_FORMAT, "empty");
 	assert_int_equal(access(k->pub, F_OK), -1); /* nothing was written */

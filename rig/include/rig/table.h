@@ -81,8 +81,9 @@ int rig_cal_table_check(const struct rig_cal_table *t, const struct rig_dut_iden
  *  or RIG_ERR_RANGE when the text was truncated. */
 int rig_cal_table_format(const struct rig_cal_table *t, char *buf, size_t cap);
 
-/** Load the 32-byte line key from @p path (32 raw bytes, or 64 hex digits
- *  and an optional newline). Refuses (RIG_ERR_PERMISSION) a file that
+/** Load the 32-byte line key from @p path: exactly 64 hex digits and an
+ *  optional "\n" (docs/files.md "Key files"; RIG_ERR_FORMAT names the first
+ *  bad byte). Refuses (RIG_ERR_PERMISSION) a file that
  *  group or others can access and anything but a regular file. The key is
  *  never logged; wipe it with rig_key_wipe() when done. */
 int rig_key_load_file(const char *path, uint8_t key[RIG_KEY_BYTES]);

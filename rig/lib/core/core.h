@@ -87,14 +87,23 @@ int rigi_hmac_sha256(const uint8_t key[RIGI_KEY_BYTES], const uint8_t *const *pa
 /** Constant-time equality of two @p len-byte buffers: 1 equal, 0 not. */
 int rigi_ct_equal(const uint8_t *a, const uint8_t *b, size_t len);
 
-/** Fill @p buf with cryptographically random bytes. */
-void rigi_random_bytes(uint8_t *buf, size_t len);
+/** Fill @p buf with cryptographically random bytes; RIG_ERR_INTERNAL (and
+ *  @p buf zeroed) when libsodium cannot initialise. */
+int rigi_random_bytes(uint8_t *buf, size_t len);
+
+/** rigi_random_bytes() given sodium_init()'s result: a pure function so that
+ *  its failure path is testable. */
+int rigi_random_after_init(int sodium_init_result, uint8_t *buf, size_t len);
 
 /** Wipe a secret from memory (not optimised away). */
 void rigi_wipe(void *buf, size_t len);
 
-/** Read a 32-byte key file (raw 32 bytes, or 64 hex digits with optional
- *  trailing newline). Refuses (RIG_ERR_PERMISSION) a file that group or
+/** Parse a key file's bytes: exactly 64 hex digits, optionally one "\n"
+ *  (docs/files.md "Key files"); errors name the first bad byte's offset. */
+int rigi_key_parse(const char *text, size_t len, const char *path,
+		   uint8_t key[RIGI_KEY_BYTES]);
+
+/** Read a 32-byte key file (rigi_key_parse()). Refuses (RIG_ERR_PERMISSION) a file that group or
  *  others can read, or that is not a regular file. The key is never logged. */
 int rigi_key_load(const char *path, uint8_t key[RIGI_KEY_BYTES]);
 

@@ -40,10 +40,24 @@ int rigi_ct_equal(const uint8_t *a, const uint8_t *b, size_t len)
 	return sodium_memcmp(a, b, len) == 0;
 }
 
-void rigi_random_bytes(uint8_t *buf, size_t len)
+int rigi_random_after_init(int sodium_init_result, uint8_t *buf, size_t len)
 {
-	if (rigi_crypto_init() == 0)
-		randombytes_buf(buf, len);
+	if (sodium_init_result < 0) {
+		/* No stale or predictable bytes may pass for random ones. */
+		memset(buf, 0, len);
+		return rigi_fail(RIG_ERR_INTERNAL, "no random bytes: libsodium failed to "
+				 "initialise (sodium_init() returned %d); nothing that needs a "
+				 "nonce, a key or a random sequence number can go on: check the "
+				 "system's random source (/dev/urandom, getrandom)",
+				 sodium_init_result);
+	}
+	randombytes_buf(buf, len);
+	return 0;
+}
+
+int rigi_random_bytes(uint8_t *buf, size_t len)
+{
+	return rigi_random_after_init(sodium_init(), buf, len);
 }
 
 void rigi_wipe(void *buf, size_t len)
@@ -51,23 +65,68 @@ void rigi_wipe(void *buf, size_t len)
 	sodium_memzero(buf, len);
 }
 
-static int parse_key_text(const char *text, size_t len, uint8_t key[RIGI_KEY_BYTES])
+static int is_hex_digit(char c)
 {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* What follows the 64 digits: nothing, or one "\n" and nothing after it. */
+static int check_key_tail(const char *text, size_t len, const char *path)
+{
+	const size_t d = 2 * RIGI_KEY_BYTES;
+
+	if (len == d || (len == d + 1 && text[d] == '\n'))
+		return 0;
+	if (text[d] == '\r')
+		return rigi_fail(RIG_ERR_FORMAT, "key file %s: byte %zu is a carriage return; "
+				 "remove the carriage return (the 64 digits may be followed by "
+				 "one \"\\n\" only)", path, d);
+	if (is_hex_digit(text[d]))
+		return rigi_fail(RIG_ERR_FORMAT, "key file %s: byte %zu is a 65th hex digit; a "
+				 "key file holds exactly 64", path, d);
+	if (text[d] != '\n')
+		return rigi_fail(RIG_ERR_FORMAT, "key file %s: byte %zu is 0x%02x after the 64 "
+				 "hex digits; only one \"\\n\" may follow them", path, d,
+				 (unsigned char)text[d]);
+	return rigi_fail(RIG_ERR_FORMAT, "key file %s: byte %zu is 0x%02x after the closing "
+			 "newline; nothing may follow it (remove the trailing bytes)", path, d + 1,
+			 (unsigned char)text[d + 1]);
+}
+
+int rigi_key_parse(const char *text, size_t len, const char *path,
+		   uint8_t key[RIGI_KEY_BYTES])
+{
+	const size_t d = 2 * RIGI_KEY_BYTES;
 	size_t bin_len = 0;
-	const char *end = NULL;
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-		len--;
-	if (len != 2 * RIGI_KEY_BYTES)
-		return -1;
-	if (sodium_hex2bin(key, RIGI_KEY_BYTES, text, len, NULL, &bin_len, &end) != 0 ||
-	    bin_len != RIGI_KEY_BYTES)
-		return -1;
-	return 0;
+	int ret;
+
+	for (size_t i = 0; i < d; i++) {
+		if (i == len)
+			return rigi_fail(RIG_ERR_FORMAT, "key file %s ends at byte %zu after %zu hex "
+					 "digits; a key file holds exactly 64 hex digits "
+					 "(docs/files.md \"Key files\")", path, i, i);
+		if (text[i] == '\r' || text[i] == '\n')
+			return rigi_fail(RIG_ERR_FORMAT, "key file %s: byte %zu is %s after %zu hex "
+					 "digits; a key file holds exactly 64 hex digits", path, i,
+					 text[i] == '\r' ? "a carriage return" : "a newline", i);
+		if (!is_hex_digit(text[i]))
+			return rigi_fail(RIG_ERR_FORMAT, "key file %s: byte %zu is 0x%02x, not a hex "
+					 "digit; a key file holds exactly 64 hex digits and an "
+					 "optional \"\\n\" (docs/files.md \"Key files\")", path, i,
+					 (unsigned char)text[i]);
+	}
+	ret = check_key_tail(text, len, path);
+	if (ret == 0 && (sodium_hex2bin(key, RIGI_KEY_BYTES, text, d, NULL, &bin_len, NULL) != 0 ||
+			 bin_len != RIGI_KEY_BYTES))
+		ret = rigi_fail(RIG_ERR_INTERNAL, "key file %s: 64 hex digits did not decode", path);
+	if (ret < 0)
+		rigi_wipe(key, RIGI_KEY_BYTES);
+	return ret;
 }
 
 int rigi_key_load(const char *path, uint8_t key[RIGI_KEY_BYTES])
 {
-	char buf[2 * RIGI_KEY_BYTES + 4];
+	char buf[2 * RIGI_KEY_BYTES + 2]; /* one byte more than a valid file */
 	struct stat st;
 	ssize_t n;
 	int ret = 0;
@@ -89,12 +148,10 @@ int rigi_key_load(const char *path, uint8_t key[RIGI_KEY_BYTES])
 		goto out;
 	}
 	n = read(fd, buf, sizeof(buf));
-	if (n == (ssize_t)RIGI_KEY_BYTES) {
-		memcpy(key, buf, RIGI_KEY_BYTES);
-	} else if (n < 0 || parse_key_text(buf, (size_t)n, key) != 0) {
-		ret = rigi_fail(RIG_ERR_FORMAT,
-				"key file %s: expected 32 raw bytes or 64 hex digits", path);
-	}
+	if (n < 0)
+		ret = rigi_fail(RIG_ERR_IO, "key file %s: %s", path, strerror(errno));
+	else
+		ret = rigi_key_parse(buf, (size_t)n, path, key);
 out:
 	rigi_wipe(buf, sizeof(buf));
 	close(fd);
@@ -111,7 +168,13 @@ int rigi_key_create(const char *path)
 	if (fd < 0)
 		return rigi_fail(RIG_ERR_IO, "cannot create key file %s: %s", path,
 				 strerror(errno));
-	rigi_random_bytes(key, sizeof(key));
+	ret = rigi_random_bytes(key, sizeof(key));
+	if (ret < 0) {
+		close(fd);
+		unlink(path); /* ours: created by O_EXCL above, still empty */
+		rigi_error_context("cannot create key file %s", path);
+		return ret;
+	}
 	sodium_bin2hex(hex, sizeof(hex) - 1, key, sizeof(key));
 	hex[2 * RIGI_KEY_BYTES] = '\n';
 	if (write(fd, hex, 2 * RIGI_KEY_BYTES + 1) != 2 * RIGI_KEY_BYTES + 1 || fsync(fd) != 0)

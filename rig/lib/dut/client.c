@@ -17,6 +17,9 @@
 
 #define DOMAIN "dut"
 
+/* STALL | OVERCURRENT | OVERTEMP | NO_TABLE | CARTRIDGE | FLASH | HOST_LOST */
+#define RIGI_DUT_FAULTS_DEFINED 0x007Fu
+
 /* Transports by scheme (usb.c adds {RIG_URI_USB, &rigi_transport_usb}). */
 static const struct {
 	enum rig_uri_scheme scheme;
@@ -110,7 +113,12 @@ int rig_dut_open(const char *uri, struct rig_dut **out)
 	dut->pending_slot = -1;
 	/* A random first seq: a new session's first request is never taken by
 	 * the pen for a resend of the previous session's last one. */
-	rigi_random_bytes((uint8_t *)&dut->next_seq, sizeof(dut->next_seq));
+	ret = rigi_random_bytes((uint8_t *)&dut->next_seq, sizeof(dut->next_seq));
+	if (ret < 0) {
+		dut->ops->close(dut->tp);
+		rigi_error_context("pen at %s", dut->uri.text);
+		goto fail;
+	}
 	RIGI_DEBUG(DOMAIN, "opened %s (%s transport), first seq %u", dut->uri.text, dut->ops->name,
 		   dut->next_seq);
 	*out = dut;
@@ -302,6 +310,65 @@ static int check_pair(const struct rig_dut *dut, const char *name, size_t off, u
 	return 0;
 }
 
+/* A reserved IDENTIFY range must be zero (§3). */
+static int check_reserved(const struct rig_dut *dut, const uint8_t *p, size_t off, size_t n)
+{
+	for (size_t i = off; i < off + n; i++)
+		if (p[i] != 0)
+			return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "IDENTIFY", "reserved byte at "
+					     "offset %zu is 0x%02x, expected 0: the pen's firmware "
+					     "breaks docs/protocol.md §3", i, p[i]);
+	return 0;
+}
+
+/* The speed levels in use rise strictly; the unused entries are 0. */
+static int check_speed_levels(const struct rig_dut *dut, const struct rig_dut_identity *id)
+{
+	for (unsigned i = 0; i < 8; i++) {
+		unsigned off = 66 + 2 * i, v = id->speed_levels[i];
+		if (i < id->n_speed_levels && v == 0)
+			return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "IDENTIFY", "speed_levels[%u] "
+					     "at offset %u is 0 but n_speed_levels is %u", i, off,
+					     id->n_speed_levels);
+		if (i < id->n_speed_levels && i > 0 && v <= id->speed_levels[i - 1])
+			return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "IDENTIFY", "speed_levels[%u] "
+					     "at offset %u is %u, not above speed_levels[%u] = %u: "
+					     "levels must be strictly increasing", i, off, v, i - 1,
+					     id->speed_levels[i - 1]);
+		if (i >= id->n_speed_levels && v != 0)
+			return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "IDENTIFY", "speed_levels[%u] "
+					     "at offset %u is %u but only %u levels are in use: "
+					     "unused entries must be 0", i, off, v, id->n_speed_levels);
+	}
+	return 0;
+}
+
+/* The fields the rig builds tables and setpoints from must be usable. */
+static int check_identity_limits(const struct rig_dut *dut, const uint8_t *p,
+				 const struct rig_dut_identity *id)
+{
+	int ret;
+
+	if (id->table_format != 1)
+		return rigi_dut_fail(dut, RIG_ERR_UNSUPPORTED, "IDENTIFY", "table_format at "
+				     "offset 38 is %u; this rig writes table format 1 only: "
+				     "update the rig or the pen's firmware", id->table_format);
+	if (id->table_max_knots < 2 || id->table_max_knots > 32)
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "IDENTIFY", "table_max_knots at "
+				     "offset 42 is %u, expected 2..32 (§6)", id->table_max_knots);
+	if (id->depth_step_um == 0)
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "IDENTIFY", "depth_step_um at "
+				     "offset 56 is 0; the dial step must be at least 1 um");
+	ret = check_reserved(dut, p, 43, 1);
+	if (ret == 0)
+		ret = check_reserved(dut, p, 65, 1);
+	if (ret == 0)
+		ret = check_reserved(dut, p, 82, 12);
+	if (ret == 0)
+		ret = check_speed_levels(dut, id);
+	return ret;
+}
+
 static int decode_identity(const struct rig_dut *dut, const uint8_t *p,
 			   struct rig_dut_identity *id)
 {
@@ -334,7 +401,9 @@ static int decode_identity(const struct rig_dut *dut, const uint8_t *p,
 	if (id->n_speed_levels < 1 || id->n_speed_levels > 8)
 		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "IDENTIFY", "n_speed_levels at offset "
 				     "64 is %u, expected 1..8", id->n_speed_levels);
-	ret = check_pair(dut, "code range", 44, id->code_min, id->code_max);
+	ret = check_identity_limits(dut, p, id);
+	if (ret == 0)
+		ret = check_pair(dut, "code range", 44, id->code_min, id->code_max);
 	if (ret == 0)
 		ret = check_pair(dut, "duty range", 48, id->duty_min, id->duty_max);
 	if (ret == 0)
@@ -401,6 +470,11 @@ int rig_dut_status(struct rig_dut *dut, struct rig_dut_status *out)
 		ret = status_byte(dut, p, 5, "write_state", 1, 0);
 	if (ret == 0)
 		ret = status_byte(dut, p, 6, "authenticated", 1, 0);
+	if (ret == 0 && (rigi_get_u16le(p + 2) & ~(unsigned)RIGI_DUT_FAULTS_DEFINED))
+		ret = rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "STATUS", "fault_flags at offset 2 is "
+				    "0x%04x: bits 0x%04x are not defined (§3 defines bits 0..5): "
+				    "update the rig or the pen's firmware", rigi_get_u16le(p + 2),
+				    rigi_get_u16le(p + 2) & ~(unsigned)RIGI_DUT_FAULTS_DEFINED);
 	if (ret < 0)
 		return ret;
 	memset(out, 0, sizeof(*out));

@@ -4,6 +4,8 @@
  * outstanding request with exactly the payload the command defines. */
 #include <string.h>
 
+#include <rig/dut.h>
+
 #include "core/core.h"
 #include "dut/frame.h"
 
@@ -243,6 +245,15 @@ int rigi_dut_check_response(uint8_t cmd, uint16_t seq, const struct rigi_frame *
 					 "byte", c->name, seq, resp->len,
 					 resp->len ? resp->payload[0] : 0);
 		*status = resp->payload[0];
+		/* §2: a NAK only ever reports a frame the pen could not take (or
+		 * one typed as no request: UNKNOWN_COMMAND). */
+		if (*status != RIG_DUT_BAD_CRC && *status != RIG_DUT_BAD_VERSION &&
+		    *status != RIG_DUT_BAD_LENGTH && *status != RIG_DUT_UNKNOWN_COMMAND)
+			return rigi_fail(RIG_ERR_PROTOCOL, "NAK to %s (seq %u): status byte at "
+					 "payload offset 0 is 0x%02x; a NAK carries BAD_CRC (0x01), "
+					 "BAD_VERSION (0x02), UNKNOWN_COMMAND (0x03) or BAD_LENGTH "
+					 "(0x04) only: the pen's firmware breaks docs/protocol.md §2",
+					 c->name, seq, *status);
 		return 0;
 	}
 	if (resp->type != (uint8_t)(cmd | RIGI_FRAME_RESPONSE))

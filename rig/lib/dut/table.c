@@ -20,6 +20,7 @@ static const char table_tag[] = "NRIG-TABLE-1";
 #define OFF_SERIAL 8
 #define OFF_SEQ 24
 #define OFF_CREATED 28
+#define OFF_RESERVED 36
 #define OFF_KNOTS RIG_CAL_TABLE_HEADER_BYTES
 #define SERIAL_BYTES 16
 
@@ -120,6 +121,20 @@ static int decode_layout(const uint8_t *blob, size_t len)
 	return 0;
 }
 
+/* Bytes 36..39 are reserved (0): a signed blob with anything else there
+ * was made by a writer that does not follow §6. Checked after the CRC so
+ * that a corrupted byte is reported as corruption. */
+static int check_reserved(const uint8_t *blob)
+{
+	for (int i = OFF_RESERVED; i < OFF_KNOTS; i++)
+		if (blob[i] != 0)
+			return rigi_fail(RIG_ERR_FORMAT, "table blob: reserved byte at offset %d is "
+					 "0x%02x, expected 0 (bytes %d..%d are reserved): the blob "
+					 "was not written by a format 1 writer; regenerate it",
+					 i, blob[i], OFF_RESERVED, OFF_KNOTS - 1);
+	return 0;
+}
+
 /* CRC, then HMAC when a key is given. */
 static int verify(const uint8_t *blob, size_t len, const uint8_t *key)
 {
@@ -174,6 +189,8 @@ int rig_cal_table_decode(const uint8_t *blob, size_t len, const uint8_t *key,
 	ret = decode_layout(blob, len);
 	if (ret == 0)
 		ret = verify(blob, len, key);
+	if (ret == 0)
+		ret = check_reserved(blob);
 	if (ret == 0)
 		ret = decode_serial(blob + OFF_SERIAL, t.serial);
 	if (ret < 0)

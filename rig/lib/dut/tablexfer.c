@@ -17,6 +17,27 @@ static char slot_letter(unsigned slot)
 	return slot == RIG_DUT_SLOT_A ? 'A' : slot == RIG_DUT_SLOT_B ? 'B' : '?';
 }
 
+/* The answer's slot byte (§6): the slot asked for; for the active slot 0 or
+ * 1 with a blob, or 0xFF with total 0 when no slot is valid. */
+static int check_read_slot(const struct rig_dut *dut, const char *what, int slot,
+			   unsigned rslot, size_t rtotal)
+{
+	if (slot != RIG_DUT_SLOT_ACTIVE && rslot != (unsigned)slot)
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, what, "slot at data offset 0 is "
+				     "0x%02x, expected 0x%02x (the slot asked for)", rslot,
+				     (unsigned)slot);
+	if (slot == RIG_DUT_SLOT_ACTIVE && rslot == 0xFF && rtotal != 0)
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, what, "slot at data offset 0 is 0xFF "
+				     "(no valid slot) but total at data offset 1 is %zu, "
+				     "expected 0", rtotal);
+	if (slot == RIG_DUT_SLOT_ACTIVE && rslot != 0xFF &&
+	    (rslot > RIG_DUT_SLOT_B || rtotal == 0))
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, what, "slot at data offset 0 is "
+				     "0x%02x with total %zu; the active slot is 0 or 1 holding a "
+				     "blob, or 0xFF with total 0", rslot, rtotal);
+	return 0;
+}
+
 /* Check one TABLE_READ answer (slot, total, bytes) against the request and
  * the earlier answers of the same read. */
 static int check_read_answer(const struct rig_dut *dut, const char *what, int slot,
@@ -26,20 +47,26 @@ static int check_read_answer(const struct rig_dut *dut, const char *what, int sl
 	unsigned rslot = data[0];
 	size_t rtotal = rigi_get_u16le(data + 1);
 	size_t bytes = n - 3;
+	size_t want;
+	int ret;
 
 	if (*total >= 0 && (size_t)*total != rtotal)
 		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, what, "slot size changed from %ld to "
 				     "%zu bytes during the read", *total, rtotal);
 	*total = (long)rtotal;
-	if (rtotal > 0 && (slot == RIG_DUT_SLOT_ACTIVE ? rslot > RIG_DUT_SLOT_B
-						       : rslot != (unsigned)slot))
-		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, what, "the pen answered slot 0x%02x",
-				     rslot);
-	if (bytes > count || offset + bytes > rtotal ||
-	    (offset < rtotal && bytes == 0))
-		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, what, "%zu bytes for a count of %zu "
-				     "at offset %zu of a %zu-byte slot", bytes, count, offset,
+	ret = check_read_slot(dut, what, slot, rslot, rtotal);
+	if (ret < 0)
+		return ret;
+	if (offset > rtotal)
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, what, "answered OK for offset %zu "
+				     "beyond the %zu-byte slot (expected BAD_ARGUMENT)", offset,
 				     rtotal);
+	/* §6: exactly min(count, total - offset) bytes. */
+	want = rtotal - offset < count ? rtotal - offset : count;
+	if (bytes != want)
+		return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, what, "%zu bytes (answer of %zu data "
+				     "bytes) for a count of %zu at offset %zu of a %zu-byte slot; "
+				     "expected %zu", bytes, n, count, offset, rtotal, want);
 	return 0;
 }
 

@@ -88,7 +88,9 @@ int rig_run_id_make(int64_t ms, char *buf, size_t cap)
 	int ret = ms_to_tm(ms, &tm);
 	if (ret < 0)
 		return ret;
-	rigi_random_bytes(r, sizeof(r));
+	/* Two runs in one millisecond differ only by these bytes. */
+	if ((ret = rigi_random_bytes(r, sizeof(r))) < 0)
+		return ret;
 	int n = snprintf(buf, cap, "%04d%02d%02dT%02d%02d%02d.%03dZ-%02x%02x%02x", tm.tm_year + 1900,
 			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 (int)(ms % 1000), r[0], r[1], r[2]);

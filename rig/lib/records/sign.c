@@ -108,12 +108,45 @@ static int check_key_file(int fd, const char *path)
 	return 0;
 }
 
+/* Where a signing key file's content first departs from its one line
+ * (docs/files.md "Key files"), described into @p why; SIZE_MAX when it does
+ * not. Digit bytes are not printed: they are key material. */
+static size_t secret_bad_byte(const char *buf, size_t n, char *why, size_t cap)
+{
+	for (size_t i = 0; i < SECRET_LINE_LEN; i++) {
+		char c = i < SECRET_PREFIX_LEN ? SECRET_PREFIX[i] : i < SECRET_LINE_LEN - 1 ? 'x' : '\n';
+		if (i == n) {
+			snprintf(why, cap, "the file ends at byte %zu; the line is %zu bytes", i,
+				 (size_t)SECRET_LINE_LEN);
+			return i;
+		}
+		if (c == 'x' && !((buf[i] >= '0' && buf[i] <= '9') || (buf[i] >= 'a' && buf[i] <= 'f'))) {
+			snprintf(why, cap, "byte %zu is not a lower-case hex digit (digit %zu of 64)",
+				 i, i - SECRET_PREFIX_LEN + 1);
+			return i;
+		}
+		if (c != 'x' && buf[i] != c) {
+			snprintf(why, cap, "byte %zu is 0x%02x, expected 0x%02x%s", i,
+				 (unsigned char)buf[i], (unsigned char)c,
+				 buf[i] == '\r' ? " (remove the carriage return)" : "");
+			return i;
+		}
+	}
+	if (n > SECRET_LINE_LEN) {
+		snprintf(why, cap, "byte %zu is 0x%02x after the line's newline; nothing may "
+			 "follow it", (size_t)SECRET_LINE_LEN,
+			 (unsigned char)buf[SECRET_LINE_LEN]);
+		return SECRET_LINE_LEN;
+	}
+	return SIZE_MAX;
+}
+
 /* The seed of a private key file's content, which must be exactly
  * SECRET_PREFIX, 64 lower-case hex digits and a newline. */
 static int parse_secret(const char *buf, size_t n, const char *path,
 			uint8_t seed[RIGI_ED25519_SEED_BYTES])
 {
-	char digits[SEED_HEX_LEN + 1], again[SEED_HEX_LEN + 1];
+	char digits[SEED_HEX_LEN + 1], again[SEED_HEX_LEN + 1], why[160];
 	int ok = 0;
 
 	if (n == 0)
@@ -137,10 +170,13 @@ static int parse_secret(const char *buf, size_t n, const char *path,
 	if (ok)
 		return 0;
 	rigi_wipe(seed, RIGI_ED25519_SEED_BYTES);
+	if (secret_bad_byte(buf, n, why, sizeof(why)) == SIZE_MAX)
+		snprintf(why, sizeof(why), "the digits did not decode");
 	return rigi_fail(RIG_ERR_FORMAT,
-			 "signing key file %s: expected exactly one line \"" SECRET_PREFIX
-			 "<64 lower-case hex digits>\"; it is not a station signing key or it "
-			 "was damaged: restore it from the station's backup", path);
+			 "signing key file %s: %s; expected exactly one line \"" SECRET_PREFIX
+			 "<64 lower-case hex digits>\\n\" (docs/files.md \"Key files\"); it is "
+			 "not a station signing key or it was damaged: restore it from the "
+			 "station's backup", path, why);
 }
 
 static int load_secret(int fd, const char *path, uint8_t seed[RIGI_ED25519_SEED_BYTES])
