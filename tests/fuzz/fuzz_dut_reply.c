@@ -14,7 +14,8 @@
  * Oracles (docs/protocol.md §3): a call that succeeds only saw answers the
  * protocol allows: IDENTIFY with reserved bytes 0 and unused speed levels 0,
  * STATUS with reserved bytes 0, TABLE_READ answers naming the slot asked
- * for and carrying at most `count` bytes, none beyond `total`; decoded
+ * for (the same slot in every chunk of one read) and carrying at most
+ * `count` bytes, none beyond `total`; decoded
  * identities have n_speed_levels 1..8, NUL-terminated printable strings and
  * ordered ranges. */
 #include <stdio.h>
@@ -36,6 +37,7 @@ struct wire {
 	uint16_t req_seq;
 	uint8_t req_payload[RIGI_FRAME_MAX_PAYLOAD];
 	size_t req_len;
+	int read_slot;         /* slot named by the first answer of a TABLE_READ run */
 	const char *violation; /* an answer the protocol does not allow was served */
 	char why[160];
 };
@@ -106,6 +108,12 @@ static void judge(struct wire *w, const uint8_t *pl, size_t n)
 			note(w, "TABLE_READ answer for another slot");
 		if (slot == 0xFE && got > 1 && !(got == 0xFF && total == 0))
 			note(w, "TABLE_READ of the active slot answered slot >1 with data");
+		/* One read is one slot's blob: a later chunk from another slot
+		 * splices two tables. */
+		if (off == 0)
+			w->read_slot = got;
+		else if (got != w->read_slot)
+			note(w, "TABLE_READ chunks of one read came from different slots");
 	}
 }
 

@@ -3,6 +3,7 @@
  * use it. Oracle: a record it accepts is written back by rig_record_to_json
  * into JSON that loads again and is written identically (a fixed point:
  * what a record says survives a round trip). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_quiet();
 	text = fuzz_strndup(data, size);
-	if (rig_record_from_json(text, "fuzz.json", &a) == 0) {
+	int ret = rig_record_from_json(text, "fuzz.json", &a);
+
+	if (getenv("RIG_FUZZ_VERBOSE"))
+		fprintf(stderr, "record_json: %d %s\n", ret, ret ? rig_last_error() : "");
+	if (ret == 0) {
 		FUZZ_CHECK(rig_record_to_json(a, &ja) == 0, "accepted record cannot be written: %s",
 			   rig_last_error());
 		FUZZ_ORACLE(rig_record_from_json(ja, "rewritten.json", &b) == 0,
