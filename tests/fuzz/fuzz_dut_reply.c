@@ -39,6 +39,9 @@ struct wire {
 	size_t req_len;
 	int read_slot;         /* slot named by the first answer of a TABLE_READ run */
 	const char *violation; /* an answer the protocol does not allow was served */
+	int raw_served;        /* raw bytes were served in this call: they may hold the
+				  frame the host took, and a judged frame may then go
+				  unread, so the oracle cannot tell what was accepted */
 	char why[160];
 };
 
@@ -133,6 +136,7 @@ static int wire_read(void *priv, uint8_t *buf, size_t cap, int timeout_ms, size_
 	if (n > w->left)
 		n = w->left;
 	if ((kind & 3) == 2) {
+		w->raw_served = 1;
 		n = n < cap ? n : cap;
 		memcpy(buf, w->in, n);
 		*got = n;
@@ -212,6 +216,7 @@ static void call(struct rig_dut *dut, struct wire *w, unsigned op)
 	int activated = 0, ret = 0;
 
 	w->violation = NULL;
+	w->raw_served = 0;
 	switch (op % 10) {
 	case 0:
 		ret = rig_dut_identify(dut, &id);
@@ -260,7 +265,7 @@ static void call(struct rig_dut *dut, struct wire *w, unsigned op)
 	if (getenv("RIG_FUZZ_VERBOSE"))
 		fprintf(stderr, "dut_reply: call %u -> %d %s\n", op % 10, ret,
 			ret ? rig_last_error() : "");
-	if (ret == 0)
+	if (ret == 0 && !w->raw_served)
 		FUZZ_ORACLE(!w->violation, "call %u succeeded after %s", op % 10, w->violation);
 	else
 		FUZZ_CHECK(rig_last_error()[0] != '\0', "failure %d without a detail", ret);

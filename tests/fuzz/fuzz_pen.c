@@ -121,9 +121,9 @@ static void check_one(const uint8_t *f, size_t at)
 	FUZZ_CHECK(status <= 0x14, "response at byte %zu: status 0x%02x undefined (§4)", at,
 		   status);
 	if (type == 0xFF) {
-		/* A request of type 0x7F or 0xFF gets its UNKNOWN_COMMAND answer as
-		 * type 0xFF too (0x7F | 0x80): the protocol calls that a NAK. */
-		FUZZ_ORACLE(len == 1 && (status == 0x01 || status == 0x02 || status == 0x04),
+		/* §2: BAD_CRC, BAD_VERSION, BAD_LENGTH, or UNKNOWN_COMMAND for a
+		 * frame typed as no request (0x7F, 0x80..0xFF). */
+		FUZZ_ORACLE(len == 1 && status >= 0x01 && status <= 0x04,
 			    "NAK at byte %zu: len %u status 0x%02x (§2 NAK)", at, len, status);
 		return;
 	}

@@ -92,7 +92,7 @@ static uint8_t ref_check(const uint8_t *b, size_t len, const struct device *dev,
 	if (t->nd < 2 || t->nd > 32 || t->nr < 2 || t->nr > 32)
 		return ST_TABLE_FORMAT;
 	size = 40 + 4 * (t->nd + t->nr) + 36;
-	if (len != size)
+	if (len != size || fuzz_u32(b + 36) != 0) /* reserved bytes 36-39 */
 		return ST_TABLE_FORMAT;
 	if (fuzz_u32(b + size - 36) != fuzz_ref_crc32(b, size - 36))
 		return ST_TABLE_CRC;

@@ -220,6 +220,13 @@ int rig_poly_fit(const double *x, const double *y, size_t n, unsigned degree,
 	if (ret < 0)
 		return ret;
 	back_transform(out);
+	/* Finite data can still overflow the power basis (x spans of 1e-300
+	 * or 1e300): a coefficient that is not a number is no fit. */
+	for (unsigned k = 0; k <= degree; k++)
+		if (!isfinite(out->coef[k]) || !isfinite(out->coef_t[k]))
+			return rigi_fail(RIG_ERR_RANGE, "polynomial fit: coefficient %u is not "
+					 "finite: x (%g..%g) or y too extreme to fit; rescale the data",
+					 k, xmin, xmax);
 	goodness(x, y, out, resid);
 	return RIG_OK;
 }

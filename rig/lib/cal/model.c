@@ -325,6 +325,15 @@ int rig_curve_fit(const double *x, const double *y, size_t n,
 		goto out;
 	}
 	ret = curve_build(c, x, y, &lv, o);
+	/* Extreme but finite data can make the curve overflow between levels:
+	 * refused here rather than returning NaN to a later caller. */
+	for (size_t i = 0; ret == 0 && i + 1 < lv.k; i++) {
+		double mid = lv.x[i] + 0.5 * (lv.x[i + 1] - lv.x[i]), v = 0, u = 0;
+		if (rig_curve_eval(c, lv.x[i], &v, &u) < 0 || !isfinite(v) ||
+		    rig_curve_eval(c, mid, &v, &u) < 0 || !isfinite(v))
+			ret = rigi_fail(RIG_ERR_RANGE, "curve fit: the curve is not finite near x = "
+					"%g: x or y too extreme to fit; rescale the data", lv.x[i]);
+	}
 out:
 	levels_free(&lv);
 	if (ret < 0)

@@ -452,6 +452,19 @@ static int status_byte(const struct rig_dut *dut, const uint8_t *p, size_t off, 
 	return 0;
 }
 
+/* STATUS bytes 7 and 32..35 are reserved (0), protocol.md §3. */
+static int status_reserved(const struct rig_dut *dut, const uint8_t *p)
+{
+	static const size_t reserved[] = {7, 32, 33, 34, 35};
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (p[reserved[i]])
+			return rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "STATUS", "reserved byte at "
+					     "offset %zu is 0x%02x, not 0 (protocol.md §3): update "
+					     "the rig or the pen's firmware", reserved[i],
+					     p[reserved[i]]);
+	return 0;
+}
+
 int rig_dut_status(struct rig_dut *dut, struct rig_dut_status *out)
 {
 	/* Read-only, and how a safe state is confirmed after Ctrl-C: always sent. */
@@ -470,9 +483,11 @@ int rig_dut_status(struct rig_dut *dut, struct rig_dut_status *out)
 		ret = status_byte(dut, p, 5, "write_state", 1, 0);
 	if (ret == 0)
 		ret = status_byte(dut, p, 6, "authenticated", 1, 0);
+	if (ret == 0)
+		ret = status_reserved(dut, p);
 	if (ret == 0 && (rigi_get_u16le(p + 2) & ~(unsigned)RIGI_DUT_FAULTS_DEFINED))
 		ret = rigi_dut_fail(dut, RIG_ERR_PROTOCOL, "STATUS", "fault_flags at offset 2 is "
-				    "0x%04x: bits 0x%04x are not defined (§3 defines bits 0..5): "
+				    "0x%04x: bits 0x%04x are not defined (§3 defines bits 0..6): "
 				    "update the rig or the pen's firmware", rigi_get_u16le(p + 2),
 				    rigi_get_u16le(p + 2) & ~(unsigned)RIGI_DUT_FAULTS_DEFINED);
 	if (ret < 0)
