@@ -117,7 +117,7 @@ static void uri_strict_rejections(void **state)
 		{"tcp://a/b:4000", "byte 7", "host may hold only"},
 		{"modbus-tcp://h:1?unit=0x10", "byte 22", "decimal integer"},
 		{"modbus-tcp://h:1?unit=+1", "byte 22", "decimal integer"},
-		{"unix:///tmp/a b", "byte 13", "blank"},
+		{"unix:///tmp/a\tb", "byte 13", "control"},
 		{"modbus-tcp://h:1?", "byte 17", "without '='"},
 	};
 	struct rig_uri u;

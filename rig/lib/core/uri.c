@@ -291,8 +291,8 @@ static int parse_path(struct rig_uri *u, const char *rest, size_t len)
 	if (len == 0 || rest[0] != '/')
 		return bad_at(u, rest, "expected an absolute path after '//'");
 	for (b = rest; b < rest + len; b++)
-		if (*b <= ' ' || *b > '~')
-			return bad_at(u, b, "path contains a blank or a control byte");
+		if (*b < ' ' || *b > '~')
+			return bad_at(u, b, "path contains a control or non-ASCII byte");
 	if (copy_text(u->path, sizeof(u->path), rest, len))
 		return bad_at(u, rest, "path too long");
 	return 0;
