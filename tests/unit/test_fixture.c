@@ -434,6 +434,20 @@ static void nest_same_sensor_in_two_roles(void **state)
 	assert_non_null(strstr(rig_last_error(), "to be the DAQ"));
 }
 
+/* Unit 0 is the Modbus broadcast address: refused for TCP and RTU instruments. */
+static void modbus_unit_zero_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(load_nests("unix:///tmp/a.sock", "modbus-tcp://127.0.0.1:1502?unit=0",
+				    MB(11), NULL, NULL, NULL),
+			 RIG_ERR_FORMAT);
+	assert_non_null(strstr(rig_last_error(), "unit 0 is the Modbus broadcast address"));
+	assert_int_equal(load_nests("unix:///tmp/a.sock", MB(10), "modbus-rtu:///dev/ttyS0?unit=0",
+				    NULL, NULL, NULL),
+			 RIG_ERR_FORMAT);
+	assert_non_null(strstr(rig_last_error(), "unit 0 is the Modbus broadcast address"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +467,7 @@ int main(void)
 		cmocka_unit_test(nests_share_pen_double_slash),
 		cmocka_unit_test(nests_share_usb_pen_without_serial),
 		cmocka_unit_test(nest_same_sensor_in_two_roles),
+		cmocka_unit_test(modbus_unit_zero_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

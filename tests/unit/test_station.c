@@ -140,6 +140,20 @@ static void unlisted_and_invalid(void **state)
 	rigi_mb_close(absent);
 }
 
+/* Unit 0 (broadcast) over TCP: the station has no unit 0 and serves no
+ * broadcast, so it answers like any absent unit (docs/sim-station.md). */
+static void unit_zero_over_tcp(void **state)
+{
+	struct fix *f = *state;
+	uint16_t r[2] = {0, 0};
+	struct rigi_mb *bcast = open_unit(f->base, 0);
+	expect(rigi_mb_read_input(bcast, 0, 1, r), RIG_ERR_NOT_FOUND);
+	assert_non_null(strstr(rig_last_error(), "exception 0x0B gateway target"));
+	expect(rigi_mb_write(bcast, 0x0100, 1), RIG_ERR_NOT_FOUND); /* no DAQ armed by it */
+	assert_int_equal(reg(f->daq, 0x0010), 0); /* still IDLE */
+	rigi_mb_close(bcast);
+}
+
 static void wait_status(struct rigi_mb *daq, uint16_t want)
 {
 	int64_t t0 = rig_clock_ms();
@@ -454,6 +468,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(identity, setup, teardown),
 		cmocka_unit_test_setup_teardown(unlisted_and_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(unit_zero_over_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(daq_state_machine, setup, teardown),
 		cmocka_unit_test_setup_teardown(capture_statistics, setup, teardown),
 		cmocka_unit_test_setup_teardown(zero_and_tare, setup, teardown),

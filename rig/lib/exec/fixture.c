@@ -47,6 +47,13 @@ static int read_uri(const struct rigi_map *m, const char *key, enum uri_class cl
 	else if (cls == URI_MODBUS && uri.scheme != RIG_URI_MODBUS_TCP &&
 		 uri.scheme != RIG_URI_MODBUS_RTU)
 		snprintf(why, sizeof(why), " (not a Modbus scheme)");
+	else if (cls == URI_MODBUS && uri.unit == 0)
+		/* Broadcast: on RTU nothing answers it; over TCP a gateway or
+		 * server may answer as whichever device it likes, so readings
+		 * could come from another instrument. */
+		snprintf(why, sizeof(why),
+			 " (unit 0 is the Modbus broadcast address, not an instrument: give the "
+			 "instrument's own unit id 1..247, e.g. ?unit=1)");
 	else if (cls == URI_DUT && (uri.scheme == RIG_URI_MODBUS_TCP ||
 				    uri.scheme == RIG_URI_MODBUS_RTU))
 		snprintf(why, sizeof(why), " (a Modbus scheme)");
