@@ -348,9 +348,17 @@ static void daq_overrun(void **state)
 	assert_int_equal(rigi_mb_read_input(f->daq, 0x10, 5, r), 0);
 	assert_int_equal(r[1], 0x0003); /* OVERRUN | FAULT */
 	assert_int_equal(r[4], 3);      /* fault code: overrun */
-	expect(rigi_mb_read_input(f->daq, 0x4000, 1, r), RIG_ERR_BUSY);
+	assert_int_equal(rigi_mb_u32(r + 2), 1000); /* 0x0012: it ran to its end */
+	/* In FAULT the window gets exception 0x04 (waiting cannot help), the
+	 * status block reads normally and ARM is refused (0x06). */
+	expect(rigi_mb_read_input(f->daq, 0x4000, 1, r), RIG_ERR_INSTRUMENT);
+	assert_non_null(strstr(rig_last_error(), "exception 0x04"));
+	expect(rigi_mb_write(f->daq, 0x100, 1), RIG_ERR_BUSY);
+	assert_int_equal(reg(f->daq, 0x10), 4);
 	assert_int_equal(rigi_mb_write(f->daq, 0x100, 4), 0);
-	assert_int_equal(reg(f->daq, 0x10), 0);
+	assert_int_equal(rigi_mb_read_input(f->daq, 0x10, 5, r), 0);
+	assert_int_equal(r[0], 0); /* IDLE */
+	assert_int_equal(rigi_mb_u32(r + 2), 0);
 	/* Only one capture is spoiled. */
 	configure_and_arm(f->daq, 10000, 1000, 0x3, 0);
 	wait_status(f->daq, 3);
