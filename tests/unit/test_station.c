@@ -18,6 +18,9 @@
 #include "instr/modbus.h"
 #include "station.h"
 #include "testsupport.h"
+/* Included twice on purpose: its include guard must cover the whole header
+ * (struct ts_station would be defined twice). */
+#include "testsupport.h"
 
 #define SEED 1234
 #define N_NESTS 2
