@@ -2,6 +2,7 @@
  * one reply line starting "ok" or "error". It loads pens into nests,
  * injects station and pen faults, and reports ground truth. Served on a
  * Unix socket so tests and operators can steer a running `rig sim`. */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -17,6 +19,9 @@
 #include "sim_internal.h"
 
 #define MAX_TOKENS 8
+/* Pens' flash files kept in the state directory: `load` of a new serial
+ * beyond this is refused, so a script cannot fill the disk (docs/sim.md). */
+#define MAX_FLASH_FILES 64
 
 struct ctl_request {
 	struct rig_sim *sim;
@@ -42,14 +47,41 @@ static int reply(struct ctl_request *r, int ok, const char *fmt, ...)
 	return ok ? 0 : RIG_ERR_ARG;
 }
 
+/* Decimal digits only: no sign, blank, "0x" or trailing text. */
 static int parse_uint(const char *text, unsigned long max, unsigned long *out)
 {
+	unsigned long v = 0;
+	if (!text || !*text || strlen(text) > 10)
+		return -1;
+	for (const char *c = text; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*c - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A decimal number: digits, one '.', an exponent; no hex, inf or nan. */
+static int parse_decimal(const char *text, double *out)
+{
 	char *end;
-	if (!text || !*text)
+	if (!text || !*text || strspn(text, "0123456789.eE+-") != strlen(text) ||
+	    !strchr("0123456789.", text[0]))
 		return -1;
 	errno = 0;
-	*out = strtoul(text, &end, 10);
-	return (errno || *end || *out > max) ? -1 : 0;
+	*out = strtod(text, &end);
+	return (errno || *end) ? -1 : 0;
+}
+
+/* A command that takes exactly @p n words (its name included). */
+static int expect_words(struct ctl_request *r, int n, const char *usage)
+{
+	if (r->argc == n)
+		return 0;
+	return reply(r, 0, "%s arguments; usage: %s", r->argc > n ? "extra" : "missing", usage);
 }
 
 static int parse_nest(struct ctl_request *r, int idx, unsigned *nest)
@@ -102,6 +134,35 @@ static int cmd_truth(struct ctl_request *r)
 	return reply(r, 0, "truth mode must be 'service' or 'user'");
 }
 
+/* Whether the state directory has room for @p serial's flash file: it has
+ * one already, or fewer than MAX_FLASH_FILES pens have one. */
+static int flash_room(struct ctl_request *r, const char *serial)
+{
+	char path[1024];
+	struct stat st;
+	unsigned n = 0;
+	DIR *d;
+	struct dirent *e;
+	snprintf(path, sizeof(path), "%s/%s.flash", r->sim->state_dir, serial);
+	if (stat(path, &st) == 0)
+		return 0;
+	d = opendir(r->sim->state_dir);
+	if (!d)
+		return 0; /* the pen's own open then says what is wrong */
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		if (len > 6 && !strcmp(e->d_name + len - 6, ".flash"))
+			n++;
+	}
+	closedir(d);
+	if (n < MAX_FLASH_FILES)
+		return 0;
+	return reply(r, 0, "the state directory %s holds the flash files of %u pens, the "
+			   "limit is %u: reuse a serial, or stop the simulator and remove "
+			   "%s/*.flash",
+		     r->sim->state_dir, n, MAX_FLASH_FILES, r->sim->state_dir);
+}
+
 /* load NEST SERIAL [FAILURE] | unload NEST */
 static int cmd_load(struct ctl_request *r)
 {
@@ -109,8 +170,13 @@ static int cmd_load(struct ctl_request *r)
 	int unload = !strcmp(r->argv[0], "unload");
 	if (parse_nest(r, 1, &nest) < 0)
 		return RIG_ERR_ARG;
+	if (unload && expect_words(r, 2, "unload NEST") < 0)
+		return RIG_ERR_ARG;
 	if (!unload && (r->argc < 3 || r->argc > 4))
-		return reply(r, 0, "usage: load NEST SERIAL [FAILURE]");
+		return reply(r, 0, "%s arguments; usage: load NEST SERIAL [FAILURE]",
+			     r->argc > 4 ? "extra" : "missing");
+	if (!unload && flash_room(r, r->argv[2]) < 0)
+		return RIG_ERR_ARG;
 	if (rigi_sim_load_pen(r->sim, nest, unload ? NULL : r->argv[2],
 			      r->argc == 4 ? r->argv[3] : NULL) < 0)
 		return reply(r, 0, "%s", rig_last_error());
@@ -120,7 +186,7 @@ static int cmd_load(struct ctl_request *r)
 static int cmd_power_cycle(struct ctl_request *r)
 {
 	unsigned nest = 0;
-	if (parse_nest(r, 1, &nest) < 0)
+	if (parse_nest(r, 1, &nest) < 0 || expect_words(r, 2, "power-cycle NEST") < 0)
 		return RIG_ERR_ARG;
 	if (!r->sim->nests[nest].pen)
 		return reply(r, 0, "nest %u is empty", nest);
@@ -132,6 +198,8 @@ static int cmd_status(struct ctl_request *r)
 {
 	char list[512];
 	size_t pos = 0;
+	if (expect_words(r, 1, "status") < 0)
+		return RIG_ERR_ARG;
 	list[0] = '\0';
 	for (unsigned i = 0; i < r->sim->cfg.n_nests && pos < sizeof(list); i++) {
 		const struct sim_pen *pen = r->sim->nests[i].pen;
@@ -148,12 +216,16 @@ static int control_fault(struct ctl_request *r);
 
 static int cmd_stop(struct ctl_request *r)
 {
+	if (expect_words(r, 1, "stop") < 0)
+		return RIG_ERR_ARG;
 	r->sim->stop_requested = 1;
 	return reply(r, 1, "stopping");
 }
 
 static int cmd_help(struct ctl_request *r)
 {
+	if (expect_words(r, 1, "help") < 0)
+		return RIG_ERR_ARG;
 	return reply(r, 1,
 		     "commands: status | load NEST SERIAL [FAILURE] | unload NEST | "
 		     "truth NEST [service CODE DUTY | user DEPTH_UM RATE_SPM] | power-cycle NEST | "
@@ -172,15 +244,21 @@ static const struct {
 
 int rig_sim_control(struct rig_sim *sim, const char *line, char *out, size_t cap)
 {
-	char buf[512];
+	char buf[RIG_SIM_CONTROL_LINE_MAX + 1];
 	char *save = NULL;
 	struct ctl_request r = {.sim = sim, .reply = out, .cap = cap};
 	int ret;
 
+	if (strlen(line) > RIG_SIM_CONTROL_LINE_MAX)
+		return reply(&r, 0, "line too long, at most %d bytes", RIG_SIM_CONTROL_LINE_MAX);
 	snprintf(buf, sizeof(buf), "%s", line);
-	for (char *tok = strtok_r(buf, " \t\r\n", &save); tok && r.argc < MAX_TOKENS;
-	     tok = strtok_r(NULL, " \t\r\n", &save))
+	for (char *tok = strtok_r(buf, " \t\r\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (r.argc == MAX_TOKENS)
+			return reply(&r, 0, "extra arguments: at most %d words in a command",
+				     MAX_TOKENS);
 		r.argv[r.argc++] = tok;
+	}
 	if (r.argc == 0)
 		return reply(&r, 0, "empty command; try 'help'");
 	pthread_mutex_lock(&sim->lock);
@@ -219,12 +297,11 @@ static int fault_sensor(struct ctl_request *r, int dead)
 
 static int fault_station_value(struct ctl_request *r, enum sim_station_fault f, double max)
 {
-	char *end;
 	double v;
 	if (r->argc != 3)
-		return reply(r, 0, "usage: fault %s VALUE", r->argv[1]);
-	v = strtod(r->argv[2], &end);
-	if (*end || v < 0 || v > max)
+		return reply(r, 0, "%s arguments; usage: fault %s VALUE",
+			     r->argc > 3 ? "extra" : "missing", r->argv[1]);
+	if (parse_decimal(r->argv[2], &v) || v < 0 || v > max)
 		return reply(r, 0, "fault %s: value must be 0..%g", r->argv[1], max);
 	if (sim_station_inject(r->sim->station, f, 0, v) < 0)
 		return reply(r, 0, "%s", rig_last_error());
@@ -295,7 +372,9 @@ static int control_fault(struct ctl_request *r)
 		return fault_station_value(r, SIM_STATION_FAULT_LINK_DROP, 3600);
 	if (!strcmp(kind, "modbus-late"))
 		return fault_station_value(r, SIM_STATION_FAULT_LATE_REPLY, 60000);
-	if (!strcmp(kind, "daq-overrun") && r->argc == 2) {
+	if (!strcmp(kind, "daq-overrun")) {
+		if (expect_words(r, 2, "fault daq-overrun") < 0)
+			return RIG_ERR_ARG;
 		if (sim_station_inject(r->sim->station, SIM_STATION_FAULT_DAQ_OVERRUN, 0, 1) < 0)
 			return reply(r, 0, "%s", rig_last_error());
 		return reply(r, 1, "next DAQ capture overruns");
@@ -308,7 +387,9 @@ static int control_fault(struct ctl_request *r)
 		return fault_dut(r, !strcmp(kind, "power-loss"));
 	if (!strcmp(kind, "dut-hold"))
 		return fault_dut_hold(r);
-	if (!strcmp(kind, "clear") && r->argc == 2) {
+	if (!strcmp(kind, "clear")) {
+		if (expect_words(r, 2, "fault clear") < 0)
+			return RIG_ERR_ARG;
 		sim_station_inject(r->sim->station, SIM_STATION_FAULT_CLEAR, 0, 0);
 		sim_daq_inject_map_version(0);
 		for (unsigned i = 0; i < r->sim->cfg.n_nests; i++) {

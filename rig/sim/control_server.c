@@ -25,12 +25,22 @@ static int unix_address(const char *path, struct sockaddr_un *addr)
 	return 0;
 }
 
-/* Serve one client until it closes: line in, reply line out. */
+static int send_reply(int fd, char *out)
+{
+	size_t len = strlen(out);
+	out[len++] = '\n';
+	return write(fd, out, len) == (ssize_t)len ? 0 : -1;
+}
+
+/* Serve one client until it closes: line in, reply line out. A line longer
+ * than RIG_SIM_CONTROL_LINE_MAX is skipped up to its newline and answered
+ * with an error, never cut and run. */
 static void serve_client(struct rig_sim *sim, int fd)
 {
-	char line[512];
+	char line[RIG_SIM_CONTROL_LINE_MAX + 2]; /* the line, its '\n', NUL */
 	char out[1024];
 	size_t used = 0;
+	int skipping = 0;
 
 	while (sim->control_running) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -43,18 +53,23 @@ static void serve_client(struct rig_sim *sim, int fd)
 		used += (size_t)n;
 		line[used] = '\0';
 		char *nl;
-		while ((nl = strchr(line, '\n')) != NULL) {
+		while ((nl = memchr(line, '\n', used)) != NULL) {
 			*nl = '\0';
-			rig_sim_control(sim, line, out, sizeof(out) - 1);
-			size_t len = strlen(out);
-			out[len++] = '\n';
-			if (write(fd, out, len) != (ssize_t)len)
+			if (skipping)
+				snprintf(out, sizeof(out), "error line too long, at most %d bytes",
+					 RIG_SIM_CONTROL_LINE_MAX);
+			else
+				rig_sim_control(sim, line, out, sizeof(out) - 1);
+			skipping = 0;
+			if (send_reply(fd, out) < 0)
 				return;
 			used -= (size_t)(nl + 1 - line);
 			memmove(line, nl + 1, used + 1);
 		}
-		if (used == sizeof(line) - 1)
-			return; /* over-long line: drop the client */
+		if (used == sizeof(line) - 1) {
+			skipping = 1; /* over-long: drop what came so far */
+			used = 0;
+		}
 	}
 }
 

@@ -93,12 +93,14 @@ static bool config_valid(const struct sim_daq *d)
 	       (uint64_t)d->count * n <= SIM_DAQ_CAPACITY && d->trigger <= 1;
 }
 
-static void set_fault(struct sim_daq *d, uint16_t code, uint16_t flags)
+/* @p taken: samples per channel taken before the fault; 0x0012 holds it
+ * while in FAULT (docs/registers.md "Fault"). */
+static void set_fault(struct sim_daq *d, uint16_t code, uint16_t flags, uint32_t taken)
 {
 	d->status = ST_FAULT;
 	d->fault_code = code;
 	d->flags |= (uint16_t)(flags | FLAG_FAULT);
-	d->fault_captured = d->cap_count;
+	d->fault_captured = taken;
 	sim_daq_cleanup(d);
 }
 
@@ -155,7 +157,8 @@ void sim_daq_advance(struct sim_daq *d, double now)
 	}
 	if (d->overrun_pending) {
 		d->overrun_pending = false;
-		set_fault(d, FAULT_OVERRUN, FLAG_OVERRUN);
+		/* It ran to its end: every sample was taken, some were lost. */
+		set_fault(d, FAULT_OVERRUN, FLAG_OVERRUN, d->cap_count);
 		return;
 	}
 	generate(d, d->cap_count);
@@ -171,7 +174,7 @@ static void start_capture(struct sim_daq *d, double now)
 	d->buf = malloc(total * sizeof(int16_t));
 	if (!d->buf) {
 		rig_log(RIG_LOG_ERROR, "sim", "DAQ: no memory for %zu samples", total);
-		set_fault(d, FAULT_ADC, 0);
+		set_fault(d, FAULT_ADC, 0, 0);
 		return;
 	}
 	d->status = ST_CAPTURING;
@@ -314,6 +317,8 @@ static int read_window(struct sim_daq *d, uint16_t addr, uint16_t n, uint16_t *d
 	size_t first = (size_t)d->page * SIM_DAQ_WINDOW + (addr - IR_WINDOW);
 	size_t total = (size_t)d->cap_count * popcount16(d->cap_mask);
 
+	if (d->status == ST_FAULT)
+		return RIGI_MBX_DEVICE_FAILURE; /* the data is unusable, waiting cannot help */
 	if (d->status != ST_DONE)
 		return RIGI_MBX_BUSY;
 	if (first + n > total)

@@ -44,6 +44,9 @@ int rigi_sim_load_pen(struct rig_sim *sim, unsigned nest, const char *serial,
 		      const char *failure);
 
 /** Start / stop the control-socket server thread. */
+/* Longest control line (without its newline); longer ones are refused. */
+#define RIG_SIM_CONTROL_LINE_MAX 511
+
 int rigi_sim_control_serve(struct rig_sim *sim);
 void rigi_sim_control_shutdown(struct rig_sim *sim);
 

@@ -77,6 +77,70 @@ static void control_errors(void **state)
 	}
 }
 
+/* Issue 12: extra words, non-decimal numbers and over-long lines refused. */
+static void control_strict(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+		"status now", "help me", "stop 1", "unload 0 1", "power-cycle 0 0",
+		"fault clear all", "fault daq-overrun 2", "fault modbus-late 10 20",
+		"fault sensor-dead 0 disp x", "truth 0 user 800 6000 x", "load 0 A B C",
+		"a b c d e f g h i", "truth 0x1", "power-cycle +1", "fault modbus-late 0x10",
+		"fault modbus-late inf", "fault modbus-late nan", "fault dut-cut 0 0x10",
+		"truth 0 service -0 1",
+	};
+	char reply[512], line[700];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (rig_sim_control(f->sim, bad[i], reply, sizeof(reply)) != RIG_ERR_ARG ||
+		    strncmp(reply, "error ", 6) != 0)
+			fail_msg("'%s' accepted: '%s'", bad[i], reply);
+	}
+	assert_int_equal(rig_sim_control(f->sim, "status now", reply, sizeof(reply)), RIG_ERR_ARG);
+	assert_non_null(strstr(reply, "extra arguments"));
+	ctl_ok(f->sim, "fault modbus-late 10.5", reply, sizeof(reply));
+	ctl_ok(f->sim, "fault clear", reply, sizeof(reply));
+
+	/* 511 bytes pass (padded with blanks), 512 are refused, not cut */
+	memset(line, ' ', sizeof(line));
+	memcpy(line, "status", 6);
+	line[511] = '\0';
+	ctl_ok(f->sim, line, reply, sizeof(reply));
+	line[511] = ' ';
+	line[512] = '\0';
+	assert_int_equal(rig_sim_control(f->sim, line, reply, sizeof(reply)), RIG_ERR_ARG);
+	assert_string_equal(reply, "error line too long, at most 511 bytes");
+	memset(line, ' ', sizeof(line));
+	memcpy(line + 600, "stop", 5); /* would run 'stop' if cut at 511 and the rest kept */
+	memcpy(line, "help", 4);
+	assert_int_equal(rig_sim_control_remote(rig_sim_control_path(f->sim), line, reply,
+						sizeof(reply)),
+			 RIG_ERR_ARG);
+	assert_non_null(strstr(reply, "line too long, at most 511 bytes"));
+	assert_int_equal(rig_sim_control_remote(rig_sim_control_path(f->sim), "status", reply,
+						sizeof(reply)),
+			 0);
+}
+
+/* At most 64 pens' flash files in the state directory. */
+static void load_bounded(void **state)
+{
+	struct fixture *f = *state;
+	char reply[512], line[64];
+	int refused = 0;
+	for (unsigned i = 0; i < 64; i++) { /* 2 pens were there from the start */
+		snprintf(line, sizeof(line), "load 0 LIM-%03u", i);
+		if (rig_sim_control(f->sim, line, reply, sizeof(reply)) != 0) {
+			assert_int_equal(i, 62);
+			assert_non_null(strstr(reply, "the limit is 64"));
+			refused = 1;
+			break;
+		}
+	}
+	assert_true(refused);
+	ctl_ok(f->sim, "load 0 LIM-000", reply, sizeof(reply)); /* a known serial still loads */
+	ctl_ok(f->sim, "load 0 MN1-000001", reply, sizeof(reply));
+}
+
 static double field(const char *reply, const char *key)
 {
 	const char *p = strstr(reply, key);
@@ -226,6 +290,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(uris_and_status, start, stop),
 		cmocka_unit_test_setup_teardown(control_errors, start, stop),
+		cmocka_unit_test_setup_teardown(control_strict, start, stop),
+		cmocka_unit_test_setup_teardown(load_bounded, start, stop),
 		cmocka_unit_test_setup_teardown(truth_and_load, start, stop),
 		cmocka_unit_test_setup_teardown(faults_dispatch, start, stop),
 		cmocka_unit_test_setup_teardown(control_socket_and_pen, start, stop),

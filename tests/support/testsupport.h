@@ -19,8 +19,6 @@ void ts_rmtree(const char *path);
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 unsigned short ts_free_port(void);
 
-#endif
-
 /** Build a DUT protocol frame by hand from docs/protocol.md §2 (sync,
  *  version 1, type, seq, len, payload, CRC-32) into @p f, independently of
  *  the host codec, so device-side tests do not trust the code under test.
@@ -48,3 +46,5 @@ int ts_station_start(struct ts_station *st, unsigned nests, uint64_t seed,
 
 /** Stop it and remove its state directory. */
 void ts_station_stop(struct ts_station *st);
+
+#endif

@@ -107,6 +107,14 @@ static void rate_from_caller(void **state)
 	opt.rate_hz = 2000;
 	assert_int_equal(rig_capture_read_csv(p, &opt, &cap), RIG_ERR_ARG);
 	assert_non_null(strstr(rig_last_error(), "1000 Hz"));
+
+	p = write_file("norate2.csv", "ch0_um\n1\n2\n");
+	opt.rate_hz = 1e300;
+	assert_int_equal(rig_capture_read_csv(p, &opt, &cap), RIG_ERR_ARG);
+	assert_non_null(strstr(rig_last_error(), "expected a sample rate of"));
+	opt.rate_hz = 1e-300;
+	assert_int_equal(rig_capture_read_csv(p, &opt, &cap), RIG_ERR_ARG);
+	assert_null(cap);
 }
 
 static void column_choice(void **state)
@@ -163,6 +171,16 @@ static void malformed_files(void **state)
 		{"time_s,ch0_um\n0,1\n0.1,1\n0.1,1\n", ":4:1:", "expected time_s to increase"},
 		{"time_s,ch0_um\n0,1\n-1,1\n", ":3:1:", "found -1 after 0"},
 		{"time_s,ch0_um\n0,1\n0.1,1\n0.3,1\n", ":4:1:", "found a step of 0.2 s"},
+		{"time_s,ch0_um\n0,1\n1e-310,1\n", ":3:1:", "too small for a double: denormal"},
+		{"time_s,ch0_um\n0,1\n1e-300,1\n", ":3:1:", "expected a time step of 1e-09..10000 s"},
+		{"time_s,ch0_um\n0,1\n4e-300,1\n8e-300,1\n", ":3:1:", "would be 2.5e+299 Hz"},
+		{"time_s,ch0_um\n-1e300,1\n1e300,1\n", ":3:1:", "found 2e+300 s"},
+		{"time_s,ch0_um\n0,1\n1e5,1\n", ":3:1:", "expected a time step"},
+		{"time_s,ch0_um\n1e15,1\n1.0000000000000001e15,1\n", ":3:1:",
+		 "expected timestamps small enough"},
+		{"time_s,ch0_um\n1e12,1\n1e12,1\n", ":3:1:", "expected time_s to increase"},
+		{"time_s,ch0_um\n0,1\nnan,1\n", ":3:1:", "found 'nan'"},
+		{"time_s,ch0_um\n0,1\n-nan,1\n", ":3:1:", "found '-nan'"},
 		{"time_s,ch0_um,ch1_mN\n", ":2:1:", "expected at least 2 rows"},
 		{"time_s,ch0_um\n0,1\n", ":3:1:", "expected at least 2 rows of samples, found 1"},
 	};

@@ -89,6 +89,67 @@ static void uri_rejections(void **state)
 	}
 }
 
+/* Issue 12: each case is refused, naming the byte offset of the first wrong
+ * byte and giving an example of a right address. */
+static void uri_strict_rejections(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *offset; /* "byte N" expected in the message */
+		const char *what;   /* words expected in the message */
+	} cases[] = {
+		{"usb://-1:-1", "byte 6", "VID exactly 4 hex digits"},
+		{"usb://12:34", "byte 6", "VID exactly 4 hex digits"},
+		{"usb://1209:4d", "byte 11", "PID exactly 4 hex digits"},
+		{"usb://01209:4d4e", "byte 6", "VID exactly 4 hex digits"},
+		{"modbus-tcp://h:+502?unit=1", "byte 15", "digits only"},
+		{"modbus-tcp://h: 502?unit=1", "byte 15", "digits only"},
+		{"modbus-tcp://h:502 ?unit=1", "byte 15", "digits only"},
+		{"tcp://h:0x10", "byte 8", "digits only"},
+		{"usb://1209:4d4e?serial=", "byte 23", "serial= is empty"},
+		{"usb://1209:4d4e?serial=A B", "byte 24", "blank"},
+		{"modbus-tcp://h:1?unit=1&unit=2", "byte 24", "given twice"},
+		{"usb://1209:4d4e?serial=A&serial=B", "byte 25", "given twice"},
+		{"usb://1209:4d4e?unit=10", "byte 16", "not allowed here"},
+		{"unix:///tmp/s?baud=9600", "byte 14", "not allowed here"},
+		{"modbus-tcp://h:1?unit=1&serial=X", "byte 24", "not allowed here"},
+		{"modbus-tcp://my host:502?unit=1", "byte 15", "host may hold only"},
+		{"tcp://a/b:4000", "byte 7", "host may hold only"},
+		{"modbus-tcp://h:1?unit=0x10", "byte 22", "decimal integer"},
+		{"modbus-tcp://h:1?unit=+1", "byte 22", "decimal integer"},
+		{"unix:///tmp/a\tb", "byte 13", "control"},
+		{"modbus-tcp://h:1?", "byte 17", "without '='"},
+	};
+	struct rig_uri u;
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rig_clear_error();
+		if (rig_uri_parse(cases[i].text, &u) != RIG_ERR_FORMAT)
+			fail_msg("accepted '%s'", cases[i].text);
+		if (!strstr(rig_last_error(), cases[i].offset) ||
+		    !strstr(rig_last_error(), cases[i].what) || !strstr(rig_last_error(), "(e.g. ") ||
+		    !strstr(rig_last_error(), cases[i].text))
+			fail_msg("'%s': message '%s' lacks '%s' / '%s'", cases[i].text,
+				 rig_last_error(), cases[i].offset, cases[i].what);
+	}
+}
+
+static void uri_strict_accepts(void **state)
+{
+	struct rig_uri u;
+	(void)state;
+	assert_int_equal(rig_uri_parse("usb://1209:4D4E?serial=MN1-000123&path=1-2.3", &u), 0);
+	assert_int_equal(u.vid, 0x1209);
+	assert_int_equal(u.pid, 0x4d4e);
+	assert_string_equal(u.usb_path, "1-2.3");
+	assert_int_equal(rig_uri_parse("modbus-tcp://sim-host.local:1502?unit=0&timeout_ms=50", &u),
+			 0);
+	assert_int_equal(u.unit, 0);
+	assert_int_equal(u.timeout_ms, 50);
+	assert_int_equal(rig_uri_parse("unix:///tmp/n.sock?timeout_ms=200", &u), 0);
+	assert_int_equal(u.timeout_ms, 200);
+}
+
 static void error_texts(void **state)
 {
 	(void)state;
@@ -257,6 +318,8 @@ int main(void)
 		cmocka_unit_test(pcg32_named_streams_differ),
 		cmocka_unit_test(uri_forms),
 		cmocka_unit_test(uri_rejections),
+		cmocka_unit_test(uri_strict_rejections),
+		cmocka_unit_test(uri_strict_accepts),
 		cmocka_unit_test(error_texts),
 		cmocka_unit_test(crc32_check_value),
 		cmocka_unit_test(hmac_rfc4231),

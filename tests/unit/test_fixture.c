@@ -327,6 +327,127 @@ static void phantom_fresh(void **state)
 	rig_fixture_free(fx);
 }
 
+/* A fixture with two nests (nest 1 may be left out) at the given addresses. */
+static int load_nests(const char *dut0, const char *d0, const char *f0, const char *dut1,
+		      const char *d1, const char *f1)
+{
+	static const char nest_fmt[] =
+		"  - index: %d\n    dut: %s\n"
+		"    displacement:\n      uri: %s\n      channel: %d\n      scale: 1\n"
+		"      unit: um\n      calibration:\n        certificate: D%d\n"
+		"        calibrated: 2026-01-05\n        due: 2027-01-05\n"
+		"        standard_uncertainty: 1\n"
+		"    force:\n      uri: %s\n      channel: %d\n      scale: 1\n"
+		"      unit: mN\n      calibration:\n        certificate: F%d\n"
+		"        calibrated: 2026-01-05\n        due: 2027-01-05\n"
+		"        standard_uncertainty: 1\n";
+	char *dir = ts_mkdtemp("nests");
+	char path[512];
+	struct rig_fixture *fx = NULL;
+	int ret;
+	snprintf(path, sizeof(path), "%s/f.yaml", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "station:\n  id: T\n  name: T\ndaq:\n"
+		   "  uri: modbus-tcp://127.0.0.1:1502?unit=1\n  sample_rate_hz: 20000\nnests:\n");
+	fprintf(f, nest_fmt, 0, dut0, d0, 0, 0, f0, 1, 0);
+	if (dut1)
+		fprintf(f, nest_fmt, 1, dut1, d1, 2, 1, f1, 3, 1);
+	fprintf(f, "phantom:\n  type: s\n  installed: 2026-01-05\n  expires: 2026-12-31\n"
+		   "safety:\n  max_force_mn: 5000\n  max_protrusion_um: 3000\n"
+		   "line_key: /tmp/line.key\n");
+	fclose(f);
+	rig_clear_error();
+	ret = rig_fixture_load(path, NULL, &fx);
+	rig_fixture_free(fx);
+	ts_rmtree(dir);
+	free(dir);
+	return ret;
+}
+
+#define MB(u) "modbus-tcp://127.0.0.1:1502?unit=" #u
+
+static void nests_distinct_by_identity_baseline(void **state)
+{
+	(void)state;
+	assert_int_equal(load_nests("unix:///tmp/a.sock", MB(10), MB(11), "unix:///tmp/b.sock",
+				    MB(12), MB(13)),
+			 0);
+	assert_int_equal(load_nests("usb://1209:4d4e?serial=A", MB(10), MB(11),
+				    "usb://1209:4d4e?serial=B", MB(12), MB(13)),
+			 0);
+}
+
+static void nests_share_sensor_with_timeout(void **state)
+{
+	(void)state;
+	assert_int_equal(load_nests("unix:///tmp/a.sock", MB(10), MB(11), "unix:///tmp/b.sock",
+				    MB(10&timeout_ms=100), MB(13)),
+			 RIG_ERR_FORMAT);
+	assert_non_null(strstr(rig_last_error(), "shared with nests[0]"));
+}
+
+static void nests_share_sensor_host_case(void **state)
+{
+	(void)state;
+	assert_int_equal(load_nests("unix:///tmp/a.sock", "modbus-tcp://Sim:1502?unit=10", MB(11),
+				    "unix:///tmp/b.sock", MB(12), "modbus-tcp://sim:1502?unit=10"),
+			 RIG_ERR_FORMAT);
+}
+
+static void nests_share_pen_timeout(void **state)
+{
+	(void)state;
+	assert_int_equal(load_nests("unix:///tmp/a.sock", MB(10), MB(11),
+				    "unix:///tmp/a.sock?timeout_ms=500", MB(12), MB(13)),
+			 RIG_ERR_FORMAT);
+	assert_non_null(strstr(rig_last_error(), "the same dut as nests[0]"));
+}
+
+static void nests_share_pen_double_slash(void **state)
+{
+	(void)state;
+	assert_int_equal(load_nests("unix:///tmp/a.sock", MB(10), MB(11), "unix:///tmp//./a.sock",
+				    MB(12), MB(13)),
+			 RIG_ERR_FORMAT);
+	assert_non_null(strstr(rig_last_error(), "the same dut as nests[0]"));
+}
+
+static void nests_share_usb_pen_without_serial(void **state)
+{
+	(void)state;
+	assert_int_equal(load_nests("usb://1209:4d4e?serial=A", MB(10), MB(11), "usb://1209:4D4E",
+				    MB(12), MB(13)),
+			 RIG_ERR_FORMAT);
+}
+
+static void nest_same_sensor_in_two_roles(void **state)
+{
+	(void)state;
+	assert_int_equal(load_nests("unix:///tmp/a.sock", MB(10), MB(10&timeout_ms=50), NULL, NULL,
+				    NULL),
+			 RIG_ERR_FORMAT);
+	assert_non_null(strstr(rig_last_error(), "to be the same device"));
+	assert_int_equal(load_nests("unix:///tmp/a.sock", MB(1&timeout_ms=9), MB(11), NULL, NULL,
+				    NULL),
+			 RIG_ERR_FORMAT);
+	assert_non_null(strstr(rig_last_error(), "to be the DAQ"));
+}
+
+/* Unit 0 is the Modbus broadcast address: refused for TCP and RTU instruments. */
+static void modbus_unit_zero_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(load_nests("unix:///tmp/a.sock", "modbus-tcp://127.0.0.1:1502?unit=0",
+				    MB(11), NULL, NULL, NULL),
+			 RIG_ERR_FORMAT);
+	assert_non_null(strstr(rig_last_error(), "unit 0 is the Modbus broadcast address"));
+	assert_int_equal(load_nests("unix:///tmp/a.sock", MB(10), "modbus-rtu:///dev/ttyS0?unit=0",
+				    NULL, NULL, NULL),
+			 RIG_ERR_FORMAT);
+	assert_non_null(strstr(rig_last_error(), "unit 0 is the Modbus broadcast address"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +460,14 @@ int main(void)
 		cmocka_unit_test(dates),
 		cmocka_unit_test(calibration_due),
 		cmocka_unit_test(phantom_fresh),
+		cmocka_unit_test(nests_distinct_by_identity_baseline),
+		cmocka_unit_test(nests_share_sensor_with_timeout),
+		cmocka_unit_test(nests_share_sensor_host_case),
+		cmocka_unit_test(nests_share_pen_timeout),
+		cmocka_unit_test(nests_share_pen_double_slash),
+		cmocka_unit_test(nests_share_usb_pen_without_serial),
+		cmocka_unit_test(nest_same_sensor_in_two_roles),
+		cmocka_unit_test(modbus_unit_zero_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,9 @@
 #include "instr/modbus.h"
 #include "station.h"
 #include "testsupport.h"
+/* Included twice on purpose: its include guard must cover the whole header
+ * (struct ts_station would be defined twice). */
+#include "testsupport.h"
 
 #define SEED 1234
 #define N_NESTS 2
@@ -138,6 +141,20 @@ static void unlisted_and_invalid(void **state)
 	expect(rigi_mb_read_input(absent, 0, 1, r), RIG_ERR_NOT_FOUND);
 	assert_non_null(strstr(rig_last_error(), "gateway target"));
 	rigi_mb_close(absent);
+}
+
+/* Unit 0 (broadcast) over TCP: the station has no unit 0 and serves no
+ * broadcast, so it answers like any absent unit (docs/sim-station.md). */
+static void unit_zero_over_tcp(void **state)
+{
+	struct fix *f = *state;
+	uint16_t r[2] = {0, 0};
+	struct rigi_mb *bcast = open_unit(f->base, 0);
+	expect(rigi_mb_read_input(bcast, 0, 1, r), RIG_ERR_NOT_FOUND);
+	assert_non_null(strstr(rig_last_error(), "exception 0x0B gateway target"));
+	expect(rigi_mb_write(bcast, 0x0100, 1), RIG_ERR_NOT_FOUND); /* no DAQ armed by it */
+	assert_int_equal(reg(f->daq, 0x0010), 0); /* still IDLE */
+	rigi_mb_close(bcast);
 }
 
 static void wait_status(struct rigi_mb *daq, uint16_t want)
@@ -334,9 +351,17 @@ static void daq_overrun(void **state)
 	assert_int_equal(rigi_mb_read_input(f->daq, 0x10, 5, r), 0);
 	assert_int_equal(r[1], 0x0003); /* OVERRUN | FAULT */
 	assert_int_equal(r[4], 3);      /* fault code: overrun */
-	expect(rigi_mb_read_input(f->daq, 0x4000, 1, r), RIG_ERR_BUSY);
+	assert_int_equal(rigi_mb_u32(r + 2), 1000); /* 0x0012: it ran to its end */
+	/* In FAULT the window gets exception 0x04 (waiting cannot help), the
+	 * status block reads normally and ARM is refused (0x06). */
+	expect(rigi_mb_read_input(f->daq, 0x4000, 1, r), RIG_ERR_INSTRUMENT);
+	assert_non_null(strstr(rig_last_error(), "exception 0x04"));
+	expect(rigi_mb_write(f->daq, 0x100, 1), RIG_ERR_BUSY);
+	assert_int_equal(reg(f->daq, 0x10), 4);
 	assert_int_equal(rigi_mb_write(f->daq, 0x100, 4), 0);
-	assert_int_equal(reg(f->daq, 0x10), 0);
+	assert_int_equal(rigi_mb_read_input(f->daq, 0x10, 5, r), 0);
+	assert_int_equal(r[0], 0); /* IDLE */
+	assert_int_equal(rigi_mb_u32(r + 2), 0);
 	/* Only one capture is spoiled. */
 	configure_and_arm(f->daq, 10000, 1000, 0x3, 0);
 	wait_status(f->daq, 3);
@@ -454,6 +479,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(identity, setup, teardown),
 		cmocka_unit_test_setup_teardown(unlisted_and_invalid, setup, teardown),
+		cmocka_unit_test_setup_teardown(unit_zero_over_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(daq_state_machine, setup, teardown),
 		cmocka_unit_test_setup_teardown(capture_statistics, setup, teardown),
 		cmocka_unit_test_setup_teardown(zero_and_tare, setup, teardown),

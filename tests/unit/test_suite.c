@@ -9,6 +9,7 @@
 #include <rig/rig.h>
 #include <rig/suite.h>
 
+#include "exec/exec.h"
 #include "testsupport.h"
 
 #define DATA RIG_SOURCE_DIR "/tests/data/"
@@ -204,6 +205,28 @@ static void suites_do_not_expand_variables(void **state)
 	free(dir);
 }
 
+/* The middle of an even count is the lower middle (docs/files.md "Steps"). */
+static void middle_setpoint_is_lower_middle(void **state)
+{
+	struct rig_dut_identity id;
+	(void)state;
+	memset(&id, 0, sizeof(id));
+	assert_int_equal(rigi_middle_index(1), 0);
+	assert_int_equal(rigi_middle_index(3), 1);
+	assert_int_equal(rigi_middle_index(4), 1);
+	assert_int_equal(rigi_middle_index(8), 3);
+	id.depth_min_um = 200;
+	id.depth_max_um = 800;
+	id.depth_step_um = 200; /* 200 400 600 800 */
+	assert_int_equal(rigi_middle_depth(&id), 400);
+	id.depth_max_um = 1000; /* 200 .. 1000: five */
+	assert_int_equal(rigi_middle_depth(&id), 600);
+	id.depth_max_um = 900; /* 200 400 600 800 900 */
+	assert_int_equal(rigi_middle_depth(&id), 600);
+	id.depth_max_um = 700; /* 200 400 600 700 */
+	assert_int_equal(rigi_middle_depth(&id), 400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +236,7 @@ int main(void)
 		cmocka_unit_test(step_type_names),
 		cmocka_unit_test(every_error_names_file_line_column),
 		cmocka_unit_test(suites_do_not_expand_variables),
+		cmocka_unit_test(middle_setpoint_is_lower_middle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

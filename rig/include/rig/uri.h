@@ -1,9 +1,10 @@
-/* Addresses of instruments and pens:
+/* Addresses of instruments and pens (exact grammar: docs/files.md
+ * "Addresses"; each scheme takes only its own keys, each key once):
  *   modbus-tcp://HOST:PORT?unit=N[&timeout_ms=T]
  *   modbus-rtu:///dev/ttyUSB0?baud=115200&unit=N[&parity=N|E|O&data=8&stop=1]
- *   usb://VVVV:PPPP[?serial=S][&path=BUS-PORT.PORT]
- *   unix:///path/to/socket
- *   tcp://HOST:PORT                      (DUT stream socket, tests)      */
+ *   usb://VVVV:PPPP[?serial=S][&path=BUS-PORT.PORT]   (exactly 4 hex digits)
+ *   unix:///path/to/socket[?timeout_ms=T]
+ *   tcp://HOST:PORT[?timeout_ms=T]       (DUT stream socket, tests)      */
 #ifndef RIG_URI_H
 #define RIG_URI_H
 
@@ -37,7 +38,8 @@ struct rig_uri {
 };
 
 /** Parse @p text into @p out. Returns 0 or RIG_ERR_FORMAT; on error
- *  rig_last_error() says which part is wrong and what was expected. */
+ *  rig_last_error() names the address, the byte offset of the first wrong
+ *  byte, what is wrong and a right example of the scheme. */
 int rig_uri_parse(const char *text, struct rig_uri *out);
 
 /** Name of a scheme as written in URIs ("modbus-tcp", ...). */

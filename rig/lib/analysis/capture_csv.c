@@ -3,6 +3,7 @@
  * sample. Picks the displacement (um) and force (mN) columns by unit or by
  * name; every error names file:line:column and what was expected. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,13 @@
 #define NUM_MAX 64
 #define RATE_TOLERANCE 0.01 /* --rate against the time column */
 #define STEP_TOLERANCE 0.25 /* each time step against the first one */
+/* Time steps outside these make rate_hz meaningless (inf, 0, or beyond any
+ * DAQ): 1 ns..1e4 s per sample, i.e. 1e9 Hz down to 1e-4 Hz. */
+#define STEP_MIN_S 1e-9
+#define STEP_MAX_S 1e4
+/* A step must span this many units in the last place of its timestamp, or
+ * the timestamps are too large for their step to be resolved. */
+#define STEP_MIN_ULPS 64
 
 struct column {
 	char name[RIG_CAPTURE_NAME_MAX];
@@ -197,6 +205,10 @@ static int parse_number(struct reader *r, const char *s, size_t len, size_t coln
 	buf[len] = '\0';
 	errno = 0;
 	*v = strtod(buf, &end);
+	if (!*end && errno == ERANGE && fabs(*v) < 1)
+		return rigi_fail(RIG_ERR_FORMAT, "%s:%zu:%zu: expected 0 or a number of magnitude "
+				 "at least %g, found '%.*s' (too small for a double: denormal)",
+				 r->path, r->lineno, colno, DBL_MIN, (int)(len > 40 ? 40 : len), s);
 	if (*end || errno == ERANGE || !isfinite(*v))
 		goto bad;
 	return 0;
@@ -216,6 +228,17 @@ static int check_time(struct reader *r, double t)
 	if (!(dt > 0))
 		return rigi_fail(RIG_ERR_FORMAT, "%s:%zu:%d: expected time_s to increase, found "
 				 "%g after %g", r->path, r->lineno, 1 + r->time_col, t, r->t_prev);
+	if (dt < STEP_MIN_S || dt > STEP_MAX_S)
+		return rigi_fail(RIG_ERR_FORMAT, "%s:%zu:%d: expected a time step of %g..%g s, "
+				 "found %g s (%.17g after %.17g): the sample rate would be %g Hz",
+				 r->path, r->lineno, 1 + r->time_col, STEP_MIN_S, STEP_MAX_S, dt, t,
+				 r->t_prev, 1 / dt);
+	if (dt < STEP_MIN_ULPS * (nextafter(fabs(t), INFINITY) - fabs(t)))
+		return rigi_fail(RIG_ERR_FORMAT, "%s:%zu:%d: expected timestamps small enough to "
+				 "resolve their step, found a step of %g s at %.17g s (double "
+				 "resolution there %g s); write time_s from the start of the capture",
+				 r->path, r->lineno, 1 + r->time_col, dt, t,
+				 nextafter(fabs(t), INFINITY) - fabs(t));
 	if (r->n == 1)
 		r->dt0 = dt;
 	if (fabs(dt - r->dt0) > STEP_TOLERANCE * r->dt0)
@@ -260,6 +283,9 @@ static int sample_rate(struct reader *r, const struct rig_capture_csv_options *o
 		       double *rate)
 {
 	double want = opt ? opt->rate_hz : 0;
+	if (opt && opt->rate_hz != 0 && !(want >= 1 / STEP_MAX_S && want <= 1 / STEP_MIN_S))
+		return rigi_fail(RIG_ERR_ARG, "%s: expected a sample rate of %g..%g Hz, given %g",
+				 r->path, 1 / STEP_MAX_S, 1 / STEP_MIN_S, want);
 	if (r->time_col < 0) {
 		if (!(want > 0))
 			return rigi_fail(RIG_ERR_ARG, "%s: no time_s column: give the sample rate "

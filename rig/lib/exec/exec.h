@@ -87,6 +87,9 @@ struct rigi_step_result {
 int rigi_user_depths(const struct rig_dut_identity *id, uint16_t *out, size_t cap);
 /** The speed levels, increasing; the count or a negative rig_err. */
 int rigi_user_rates(const struct rig_dut_identity *id, uint16_t *out, size_t cap);
+/** Index of the middle of @p n sorted setpoints: (n - 1) / 2, the lower
+ *  middle of an even count. */
+size_t rigi_middle_index(size_t n);
 /** The middle user depth (where rates are calibrated and checked). */
 uint16_t rigi_middle_depth(const struct rig_dut_identity *id);
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <rig/fixture.h>
 #include <rig/uri.h>
@@ -46,6 +47,13 @@ static int read_uri(const struct rigi_map *m, const char *key, enum uri_class cl
 	else if (cls == URI_MODBUS && uri.scheme != RIG_URI_MODBUS_TCP &&
 		 uri.scheme != RIG_URI_MODBUS_RTU)
 		snprintf(why, sizeof(why), " (not a Modbus scheme)");
+	else if (cls == URI_MODBUS && uri.unit == 0)
+		/* Broadcast: on RTU nothing answers it; over TCP a gateway or
+		 * server may answer as whichever device it likes, so readings
+		 * could come from another instrument. */
+		snprintf(why, sizeof(why),
+			 " (unit 0 is the Modbus broadcast address, not an instrument: give the "
+			 "instrument's own unit id 1..247, e.g. ?unit=1)");
 	else if (cls == URI_DUT && (uri.scheme == RIG_URI_MODBUS_TCP ||
 				    uri.scheme == RIG_URI_MODBUS_RTU))
 		snprintf(why, sizeof(why), " (a Modbus scheme)");
@@ -102,8 +110,60 @@ static int read_sensor(const struct rigi_map *nest, const char *key, const char 
 	return read_cal(&m, &s->cal);
 }
 
-/* Two nests must not share an index, a pen, a sensor or a DAQ channel: a
- * mix-up would judge one pen by another's signals. */
+/* Path as a device identity: repeated '/' collapsed, "/./" dropped, no
+ * trailing '/' (the kernel opens the same file for all these spellings). */
+static void normalize_path(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (const char *p = in; *p && n + 1 < cap; p++) {
+		if (*p == '/' && n > 0 && out[n - 1] == '/')
+			continue;
+		if (*p == '.' && n > 0 && out[n - 1] == '/' && (p[1] == '/' || !p[1]))
+			continue;
+		out[n++] = *p;
+	}
+	while (n > 1 && out[n - 1] == '/')
+		n--;
+	out[n] = '\0';
+}
+
+static int text_differs(const char *a, const char *b)
+{
+	return a[0] && b[0] && strcmp(a, b) != 0;
+}
+
+/* Whether two (already valid) addresses name the same device: the same
+ * scheme and host (case-insensitive) and port, or the same normalized path,
+ * and the same Modbus unit; query options such as timeout_ms do not count.
+ * usb: the same VID:PID unless both give a serial (or both a path) and
+ * these differ — without one, either may open the other's pen. */
+static int same_device(const char *ta, const char *tb)
+{
+	struct rig_uri a, b;
+	char pa[RIG_URI_TEXT_MAX], pb[RIG_URI_TEXT_MAX];
+	if (rig_uri_parse(ta, &a) < 0 || rig_uri_parse(tb, &b) < 0)
+		return strcmp(ta, tb) == 0;
+	if (a.scheme != b.scheme || a.unit != b.unit)
+		return 0;
+	switch (a.scheme) {
+	case RIG_URI_MODBUS_TCP:
+	case RIG_URI_TCP:
+		return a.port == b.port && strcasecmp(a.host, b.host) == 0;
+	case RIG_URI_USB:
+		return a.vid == b.vid && a.pid == b.pid && !text_differs(a.serial, b.serial) &&
+		       !text_differs(a.usb_path, b.usb_path);
+	case RIG_URI_MODBUS_RTU:
+	case RIG_URI_UNIX:
+		normalize_path(a.path, pa, sizeof(pa));
+		normalize_path(b.path, pb, sizeof(pb));
+		return strcmp(pa, pb) == 0;
+	}
+	return 0;
+}
+
+/* Two nests must not share an index, a pen, a sensor or a DAQ channel, and
+ * no device may serve in two roles: a mix-up would judge one pen by
+ * another's signals. Addresses are compared by same_device(). */
 static int check_distinct(const struct rigi_map *m, const struct rig_fixture *fx,
 			  const struct rig_nest *n)
 {
@@ -113,10 +173,22 @@ static int check_distinct(const struct rigi_map *m, const struct rig_fixture *fx
 				     "%s: expected different DAQ channels for displacement and "
 				     "force, found channel %u for both",
 				     m->what, n->force.daq_channel);
+	if (same_device(n->displacement.uri, n->force.uri))
+		return rigi_cfg_fail(m->cfg, m->node,
+				     "%s: expected two sensors, found the displacement sensor "
+				     "'%s' and the force sensor '%s' to be the same device",
+				     m->what, n->displacement.uri, n->force.uri);
+	for (int a = 0; a < 2; a++)
+		if (fx->daq.uri && same_device(mine[a]->uri, fx->daq.uri))
+			return rigi_cfg_fail(m->cfg, m->node,
+					     "%s: expected a sensor apart from the DAQ, found %s "
+					     "'%s' to be the DAQ '%s'",
+					     m->what, a ? "the force sensor" : "the displacement sensor",
+					     mine[a]->uri, fx->daq.uri);
 	for (unsigned i = 0; i < fx->n_nests; i++) {
 		const struct rig_nest *o = &fx->nests[i];
 		const struct rig_sensor *theirs[2] = {&o->displacement, &o->force};
-		if (o->index == n->index || strcmp(o->dut_uri, n->dut_uri) == 0)
+		if (o->index == n->index || same_device(o->dut_uri, n->dut_uri))
 			return rigi_cfg_fail(m->cfg, m->node,
 					     "%s: expected a nest index and pen of its own, found "
 					     "the same %s as nests[%u]",
@@ -124,7 +196,7 @@ static int check_distinct(const struct rigi_map *m, const struct rig_fixture *fx
 		for (int a = 0; a < 2; a++) {
 			for (int b = 0; b < 2; b++) {
 				if (mine[a]->daq_channel == theirs[b]->daq_channel ||
-				    strcmp(mine[a]->uri, theirs[b]->uri) == 0)
+				    same_device(mine[a]->uri, theirs[b]->uri))
 					return rigi_cfg_fail(
 						m->cfg, m->node,
 						"%s: expected sensors and DAQ channels of its "

@@ -40,9 +40,17 @@ int rigi_user_rates(const struct rig_dut_identity *id, uint16_t *out, size_t cap
 	return (int)n;
 }
 
+/* Of an even count the lower of the two middle ones: 4 setpoints give the
+ * 2nd (index 1). Lower, because the rate sweep and the rate checks then run
+ * at the lighter of the two loads (docs/files.md "Steps"). */
+size_t rigi_middle_index(size_t n)
+{
+	return n > 0 ? (n - 1) / 2 : 0;
+}
+
 uint16_t rigi_middle_depth(const struct rig_dut_identity *id)
 {
 	uint16_t d[RIGI_MAX_SETPOINTS];
 	int n = rigi_user_depths(id, d, RIGI_MAX_SETPOINTS);
-	return n > 0 ? d[(n - 1) / 2] : id->depth_min_um;
+	return n > 0 ? d[rigi_middle_index((size_t)n)] : id->depth_min_um;
 }

@@ -48,8 +48,8 @@ static int plan_points(const struct rigi_run *r, const struct rig_step *st, stru
 					(size_t)nr);
 	if (ret < 0)
 		return ret;
-	uint16_t mid_depth = depths[(nd - 1) / 2];
-	uint16_t mid_rate = rates[(nr - 1) / 2];
+	uint16_t mid_depth = depths[rigi_middle_index((size_t)nd)];
+	uint16_t mid_rate = rates[rigi_middle_index((size_t)nr)];
 	for (int i = 0; i < nd; i++)
 		for (int j = 0; j < nr; j++) {
 			int on_depth_axis = rates[j] == mid_rate;
