@@ -1245,10 +1245,18 @@ static void recover_orphan_entry_temp(void **state)
 	snprintf(live, sizeof(live), "%s/.20261203T000000.000Z-bbbbbb.tmp-%ld-Ef34Gh", dir,
 		 (long)getpid());
 	spit(live, "/y", 2);
+	/* And one of the phantom's stroke count, in the station's folder. */
+	char station[3 * RIGI_PATH_MAX], counter[4 * RIGI_PATH_MAX];
+	snprintf(station, sizeof(station), "%s/.station/SIM-01", p.reports);
+	assert_int_equal(rigi_mkdir_p(station), 0);
+	snprintf(counter, sizeof(counter), "%s/.phantom-2026-01-05.strokes.tmp-%ld-Ij56Kl", station,
+		 (long)child);
+	spit(counter, "7", 1);
 	assert_int_equal(rig_records_recover(p.reports, p.cal, p.key, 0, NULL, NULL, &st), 0);
 	assert_false(exists(dead));
+	assert_false(exists(counter));
 	assert_true(exists(live));
-	assert_int_equal(st.temp_removed, 1);
+	assert_int_equal(st.temp_removed, 2);
 	assert_int_equal(st.recovered + st.failed, 0);
 	paths_free(&p);
 }

@@ -353,6 +353,37 @@ static void remove_orphan_entry_temp(const char *open_dir, const char *name,
 	}
 }
 
+/* reports/.station/<station>/ keeps the phantom's stroke counts, written
+ * atomically by every run of the station: a run killed inside that write
+ * leaves its temporary file, removed once its writer is gone. */
+static void remove_station_temps(const char *reports, struct rig_recover_stats *st)
+{
+	char dir[RIGI_PATH_MAX * 2], sub[RIGI_PATH_MAX * 3], path[RIGI_PATH_MAX * 4];
+	struct dirent *de, *fe;
+	snprintf(dir, sizeof(dir), "%s/.station", reports);
+	DIR *d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		DIR *s = opendir(sub);
+		while (s && (fe = readdir(s))) {
+			if (fe->d_name[0] != '.' || !strstr(fe->d_name, ".tmp-") ||
+			    !rigi_temp_writer_dead(fe->d_name))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", sub, fe->d_name);
+			if (unlink(path) == 0) {
+				RIGI_INFO("records", "removed the stray temporary file %s", path);
+				st->temp_removed++;
+			}
+		}
+		if (s)
+			closedir(s);
+	}
+	if (d)
+		closedir(d);
+}
+
 int rig_records_recover(const char *reports, const char *calibrations, const char *key,
 			int deep, rig_recover_fn fn, void *user, struct rig_recover_stats *stats)
 {
@@ -377,6 +408,7 @@ int rig_records_recover(const char *reports, const char *calibrations, const cha
 			remove_orphan_entry_temp(open_dir, de->d_name, &st);
 	if (d)
 		closedir(d);
+	remove_station_temps(reports, &st);
 	if (deep)
 		recover_deep(reports, calibrations, key, fn, user, &st);
 	if (stats)
