@@ -367,7 +367,8 @@ int cmd_demo(int argc, char **argv)
 				      sizeof(suite_path))};
 	struct rig_fixture *fx = NULL;
 	struct rig_suite *suite = NULL;
-	char dir[] = "/tmp/rig-demo-XXXXXX";
+	char dir[256];
+	const char *tmp = getenv("TMPDIR");
 	int port = -1;
 	pid_t pid = -1;
 	int ret = parse_demo_args(argc, argv, &a);
@@ -375,8 +376,13 @@ int cmd_demo(int argc, char **argv)
 	if (ret != 0)
 		return ret > 0 ? RIG_EXIT_OK : RIG_EXIT_USAGE;
 	rig_install_interrupt_handlers();
+	/* The state directory holds the simulator's Unix sockets: its path must
+	 * stay short (108 bytes with the socket name). */
+	if (!tmp || !*tmp || strlen(tmp) > 160)
+		tmp = "/tmp";
+	snprintf(dir, sizeof(dir), "%s/rig-demo-XXXXXX", tmp);
 	if (!mkdtemp(dir)) {
-		fprintf(stderr, "rig demo: cannot create a state directory in /tmp: %s\n",
+		fprintf(stderr, "rig demo: cannot create a state directory in %s: %s\n", tmp,
 			strerror(errno));
 		return RIG_EXIT_STATION;
 	}

@@ -73,24 +73,25 @@ else
 fi
 
 # rig demo from elsewhere: the installed fixtures, no state left in /tmp.
-before=$(ls -d /tmp/rig-demo-* 2>/dev/null | sort)
-mkdir -p "$tmp/elsewhere"
-(cd "$tmp/elsewhere" && env -u LD_LIBRARY_PATH "$rig" demo --units 1 --lockstep >"$tmp/demo.out" 2>&1)
+# Its state directory goes to $TMPDIR (a private one here: other tests run
+# demos in /tmp at the same time).
+demo_tmp=$tmp/tmpdir
+mkdir -p "$tmp/elsewhere" "$demo_tmp"
+(cd "$tmp/elsewhere" && env -u LD_LIBRARY_PATH TMPDIR="$demo_tmp" "$rig" demo --units 1 --lockstep \
+  >"$tmp/demo.out" 2>&1)
 rc=$?
 [ $rc -eq 0 ] && grep -q " PASS$" "$tmp/demo.out" || { fail "installed rig demo: exit $rc"; cat "$tmp/demo.out"; }
 grep -q "$prefix/share/needle-rig/fixtures/suites/calibrate.yaml" "$tmp/demo.out" ||
   fail "rig demo did not use the installed suite"
 ls "$tmp"/elsewhere/reports/MN1-*/*/record.json >/dev/null 2>&1 || fail "rig demo wrote no record in its working directory"
-after=$(ls -d /tmp/rig-demo-* 2>/dev/null | sort)
-leftover=$(comm -13 <(echo "$before") <(echo "$after"))
-[ -z "$leftover" ] || fail "rig demo left $leftover"
+leftover=$(ls -A "$demo_tmp")
+[ -z "$leftover" ] || fail "rig demo left $leftover in its TMPDIR"
 # A demo that fails on its input (no such fixture) leaves nothing either.
-(cd "$tmp/elsewhere" && "$rig" demo --units 1 --fixture nowhere.yaml >/dev/null 2>&1)
+(cd "$tmp/elsewhere" && TMPDIR="$demo_tmp" "$rig" demo --units 1 --fixture nowhere.yaml >/dev/null 2>&1)
 rc=$?
 [ $rc -eq 2 ] || fail "rig demo --fixture nowhere.yaml: exit $rc (want 2)"
-after=$(ls -d /tmp/rig-demo-* 2>/dev/null | sort)
-leftover=$(comm -13 <(echo "$before") <(echo "$after"))
-[ -z "$leftover" ] || fail "a failed rig demo left $leftover"
+leftover=$(ls -A "$demo_tmp")
+[ -z "$leftover" ] || fail "a failed rig demo left $leftover in its TMPDIR"
 
 echo "installed into $prefix: $failed failure(s)"
 [ "$failed" -eq 0 ]
