@@ -39,9 +39,10 @@ struct wire {
 	size_t req_len;
 	int read_slot;         /* slot named by the first answer of a TABLE_READ run */
 	const char *violation; /* an answer the protocol does not allow was served */
-	int raw_served;        /* raw bytes were served in this call: they may hold the
-				  frame the host took, and a judged frame may then go
-				  unread, so the oracle cannot tell what was accepted */
+	int raw_served;        /* raw bytes were served in this input: the client's
+				  decoder keeps bytes across calls, so they may hold or
+				  swallow later frames, and the oracle cannot tell which
+				  answer the client took for the rest of the input */
 	char why[160];
 };
 
@@ -216,7 +217,6 @@ static void call(struct rig_dut *dut, struct wire *w, unsigned op)
 	int activated = 0, ret = 0;
 
 	w->violation = NULL;
-	w->raw_served = 0;
 	switch (op % 10) {
 	case 0:
 		ret = rig_dut_identify(dut, &id);
