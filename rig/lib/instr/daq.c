@@ -33,6 +33,7 @@ enum daq_cmd { CMD_ARM = 1, CMD_ABORT = 2, CMD_TRIGGER = 3, CMD_CLEAR_FLAGS = 4 
 #define POLL_MIN_NS 1000000LL
 #define POLL_MAX_NS 50000000LL
 #define POLL_ARMED_NS 5000000LL
+#define POLL_PROBE_NS 2000000LL /* first sleep of a capture: measures its pace */
 #define IDLE_SLICE_NS 100000000LL /* rig_daq_wait_idle's longest sleep */
 
 struct rig_daq {
@@ -265,20 +266,37 @@ static int judge_state(const struct rig_daq *daq, const struct daq_state *st)
 			 (unsigned)st->status);
 }
 
-/* Sleep about half the estimated time left, from the progress between the
- * last two polls (the DAQ's clock may run at a simulated speed). */
+/* The capture's own pace, measured from the first poll that saw it
+ * capturing: the DAQ's clock may run at any speed (a simulated station runs
+ * K times faster), so the nominal rate is never trusted for the wait. */
+struct poll_pace {
+	int64_t t0;       /* 0 until a poll sees CAPTURING */
+	uint32_t c0;      /* samples per channel captured then */
+	int64_t probe_ns; /* next sleep while no progress has been seen */
+};
+
+/* Sleep about half the estimated time left at the measured pace; before any
+ * progress is seen, short probe sleeps that double (a DAQ may report its
+ * progress in blocks). */
 static int64_t next_poll_ns(const struct rig_daq *daq, const struct daq_state *st,
-			    uint32_t prev_captured, int64_t dt_ns)
+			    struct poll_pace *pace, int64_t now)
 {
 	double left = (double)daq->cfg.samples_per_channel - st->captured;
-	double per_ns = (double)daq->cfg.rate_hz * 1e-9;
 	int64_t ns;
 
 	if (st->status != RIG_DAQ_CAPTURING) /* armed: the trigger may take a while */
 		return POLL_ARMED_NS;
-	if (dt_ns > 0 && st->captured > prev_captured)
-		per_ns = (double)(st->captured - prev_captured) / (double)dt_ns;
-	ns = (int64_t)(left / per_ns / 2);
+	if (!pace->t0) {
+		pace->t0 = now;
+		pace->c0 = st->captured;
+		pace->probe_ns = POLL_PROBE_NS;
+	}
+	if (st->captured <= pace->c0 || now <= pace->t0) {
+		ns = pace->probe_ns;
+		pace->probe_ns = ns * 2 < POLL_MAX_NS ? ns * 2 : POLL_MAX_NS;
+		return ns;
+	}
+	ns = (int64_t)(left * (double)(now - pace->t0) / (double)(st->captured - pace->c0) / 2);
 	return ns < POLL_MIN_NS ? POLL_MIN_NS : ns > POLL_MAX_NS ? POLL_MAX_NS : ns;
 }
 
@@ -290,8 +308,7 @@ int rig_daq_wait(struct rig_daq *daq, int timeout_ms)
 int rig_daq_wait_idle(struct rig_daq *daq, int timeout_ms, int (*idle)(void *arg), void *arg)
 {
 	int64_t deadline = rig_clock_ns() + (int64_t)timeout_ms * 1000000;
-	int64_t prev_t = 0;
-	uint32_t prev_captured = 0;
+	struct poll_pace pace = {0};
 	struct daq_state st;
 	int ret;
 
@@ -313,9 +330,7 @@ int rig_daq_wait_idle(struct rig_daq *daq, int timeout_ms, int (*idle)(void *arg
 		if (rig_interrupted())
 			return rigi_fail(RIG_ERR_INTERRUPTED, "%s: waiting for the capture: "
 					 "interrupted", rigi_mb_where(daq->mb));
-		pause = next_poll_ns(daq, &st, prev_captured, prev_t ? now - prev_t : 0);
-		prev_t = now;
-		prev_captured = st.captured;
+		pause = next_poll_ns(daq, &st, &pace, now);
 		if (idle && (ret = idle(arg)) < 0)
 			return ret;
 		if (idle && pause > IDLE_SLICE_NS)
