@@ -75,6 +75,37 @@ int cli_run_store_open(struct cli_run_store *cs, const char *reports, const char
 /** Close it and push its outbox to the line server in the background. */
 void cli_run_store_close(struct cli_run_store *cs);
 
+/* Several nests of one station at once (run_nests.c). */
+#include <rig/station.h>
+struct cli_nests;
+struct cli_nest {
+	struct cli_nests *all;
+	char label[96];               /* "nest 2", or the demo's "[3/8] nest 2 MN1-..." */
+	unsigned last_step;
+	int load_failed;              /* load_unit refused the unit */
+	struct cli_run_store cs;
+};
+struct cli_nests {
+	const char *command;          /* "run", "demo": for messages */
+	const char *holder;           /* for a refused second process */
+	const char *store_url;        /* the line server, or NULL */
+	const char *station_id;
+	int print_paths;              /* a record: line per unit, the cause of an ERROR */
+	/* Before unit @p k of @p job: put the unit in (the demo); non-zero skips it
+	 * and ends the nest's work. May set n->label. NULL: the unit is there. */
+	int (*load_unit)(struct cli_nest *n, struct rig_nest_job *job, unsigned k);
+	void *user;
+	size_t n;                     /* nests */
+	struct cli_nest nest[RIG_FIXTURE_MAX_NESTS];
+	unsigned tally[RIG_OUTCOME_ABORTED + 1]; /* units by outcome */
+	int bad_input;                /* a unit ended on bad input */
+	unsigned long captures, requests; /* the station's DAQ: shared when fewer */
+};
+/** Run units[i] units on nests[i] (i < cn->n) in parallel, each from
+ *  @p base; *worst receives the worst outcome. 0 or the station's error. */
+int cli_nests_run(struct cli_nests *cn, const struct rig_run_options *base,
+		  const unsigned *nests, const unsigned *units, enum rig_outcome *worst);
+
 int cmd_results(int argc, char **argv);
 struct rig_store_filter; int cli_results_report(struct rig_store *s, const struct rig_store_filter *f, const char *out_path, const char *title); /* cmd_results_report.c */
 

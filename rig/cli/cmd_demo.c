@@ -8,7 +8,6 @@
 #include <limits.h>
 #include <ftw.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -206,107 +205,48 @@ static int load_unit(const char *dir, unsigned nest, const char *serial, const c
 	return 0;
 }
 
-/* One nest's share of the units (u = nest, nest + nests, ...), run by one
- * thread per nest; the worst outcome is kept in @p worst. */
-struct nest_job {
+struct demo_ctx {
 	const struct demo_args *a;
 	const char *dir;
-	struct rig_fixture *fx;
-	struct rig_suite *suite;
-	unsigned nest;
-	enum rig_outcome worst;
-	pthread_t thread;
 };
 
-static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned tally[RIG_OUTCOME_ABORTED + 1]; /* units by outcome, under print_lock */
-
-/* Several nests at once: a line per nest and step (a live line would mix
- * the nests). */
-struct nest_progress {
-	const char *label;
-	unsigned last_step;
-};
-
-static void print_nest_progress(const struct rig_run_progress *p, void *user)
+/* Unit u of the demo goes to nest u mod nests: before the nest's k-th unit,
+ * the simulator builds it in the nest. */
+static int load_nth_unit(struct cli_nest *n, struct rig_nest_job *job, unsigned k)
 {
-	struct nest_progress *np = user;
-	if (p->step_index + 1 == np->last_step)
-		return;
-	np->last_step = p->step_index + 1;
-	pthread_mutex_lock(&print_lock);
-	fprintf(stderr, "%s step %u/%u %s\n", np->label, p->step_index + 1, p->n_steps, p->step);
-	pthread_mutex_unlock(&print_lock);
+	const struct demo_ctx *d = n->all->user;
+	unsigned u = job->opt.nest + k * d->a->nests;
+	char serial[32];
+	snprintf(serial, sizeof(serial), "MN1-%06u",
+		 (unsigned)((d->a->seed % 1000) * 1000 + u + 1));
+	snprintf(n->label, sizeof(n->label), "[%u/%u] nest %u %s", u + 1, d->a->units,
+		 job->opt.nest, serial);
+	return load_unit(d->dir, job->opt.nest, serial, u < 64 ? d->a->failures[u] : NULL);
 }
 
-static void *run_nest(void *arg)
-{
-	struct nest_job *j = arg;
-	const struct demo_args *a = j->a;
-	j->worst = RIG_OUTCOME_PASS;
-	for (unsigned u = j->nest; u < a->units && !rig_interrupted(); u += a->nests) {
-		char serial[32], label[80];
-		struct nest_progress np = {label, 0};
-		struct rig_run_summary sum;
-		struct rig_run_options opt = {
-			.fixture = j->fx, .suite = j->suite, .nest = j->nest,
-			.reports_dir = a->reports, .calibrations_dir = a->calibrations,
-			.simulated = 1, .seed = a->seed,
-				.time_scale = a->lockstep ? LOCKSTEP_TIME_SCALE : a->speed,
-			.progress = a->nests == 1 ? cli_print_progress : print_nest_progress,
-			.progress_user = a->nests == 1 ? (void *)label : (void *)&np,
-		};
-		snprintf(serial, sizeof(serial), "MN1-%06u", (unsigned)((a->seed % 1000) * 1000 + u + 1));
-		snprintf(label, sizeof(label), "[%u/%u] nest %u %s", u + 1, a->units, j->nest, serial);
-		struct cli_run_store cs;
-		cli_run_store_open(&cs, a->reports, a->store ? a->store : j->fx->store,
-				   j->fx->station_id);
-		opt.sinks = cs.store ? &cs.sink : NULL;
-		opt.n_sinks = cs.store ? 1 : 0;
-		opt.warnings = cs.warnings;
-		int ret = load_unit(j->dir, j->nest, serial, u < 64 ? a->failures[u] : NULL);
-		if (ret == 0 && (ret = rig_run_unit(&opt, &sum)) < 0) {
-			pthread_mutex_lock(&print_lock);
-			cli_progress_done();
-			fprintf(stderr, "rig demo: nest %u, %s: no record: %s\n", j->nest, serial,
-				rig_last_error());
-			pthread_mutex_unlock(&print_lock);
-		}
-		pthread_mutex_lock(&print_lock);
-		if (ret < 0) {
-			j->worst = RIG_OUTCOME_ERROR;
-		} else {
-			if (a->nests > 1)
-				printf("nest %u  ", j->nest);
-			cli_print_summary(stdout, &sum);
-			j->worst = rig_outcome_combine(j->worst, sum.outcome);
-			tally[sum.outcome]++;
-		}
-		pthread_mutex_unlock(&print_lock);
-		cli_run_store_close(&cs);
-		if (ret < 0 || sum.outcome == RIG_OUTCOME_ABORTED)
-			break;
-	}
-	return NULL;
-}
-
-/* Calibrate every unit, the nests in parallel; returns the worst outcome. */
+/* Calibrate every unit, the nests in parallel (one station, rig/station.h). */
 static int run_units(const struct demo_args *a, const char *dir, struct rig_fixture *fx,
-		     struct rig_suite *suite)
+		     struct rig_suite *suite, struct cli_nests *cn)
 {
-	struct nest_job jobs[RIG_SIM_MAX_NESTS];
-	enum rig_outcome worst = RIG_OUTCOME_PASS;
-	for (unsigned n = 0; n < a->nests; n++) {
-		jobs[n] = (struct nest_job){a, dir, fx, suite, n, RIG_OUTCOME_ERROR, 0};
-		if (pthread_create(&jobs[n].thread, NULL, run_nest, &jobs[n]) != 0) {
-			jobs[n].thread = 0;
-			run_nest(&jobs[n]);
-		}
+	struct demo_ctx d = {a, dir};
+	struct rig_run_options base = {
+		.fixture = fx, .suite = suite, .reports_dir = a->reports,
+		.calibrations_dir = a->calibrations, .simulated = 1, .seed = a->seed,
+		.time_scale = a->lockstep ? LOCKSTEP_TIME_SCALE : a->speed,
+	};
+	unsigned nests[RIG_SIM_MAX_NESTS], units[RIG_SIM_MAX_NESTS];
+	enum rig_outcome worst;
+	for (unsigned i = 0; i < a->nests; i++) {
+		nests[i] = i;
+		units[i] = a->units / a->nests + (i < a->units % a->nests);
 	}
-	for (unsigned n = 0; n < a->nests; n++) {
-		if (jobs[n].thread)
-			pthread_join(jobs[n].thread, NULL);
-		worst = rig_outcome_combine(worst, jobs[n].worst);
+	*cn = (struct cli_nests){.command = "demo", .holder = "rig demo",
+				 .store_url = a->store ? a->store : fx->store,
+				 .station_id = fx->station_id, .load_unit = load_nth_unit,
+				 .user = &d, .n = a->nests};
+	if (cli_nests_run(cn, &base, nests, units, &worst) < 0) {
+		fprintf(stderr, "rig demo: %s\n", rig_last_error());
+		return RIG_OUTCOME_ERROR;
 	}
 	return worst;
 }
@@ -402,12 +342,16 @@ int cmd_demo(int argc, char **argv)
 		       "calibrating %u unit(s) with %s\n\n",
 		       a.nests, a.seed, clock, port, a.units, a.suite);
 		printf("per unit: worst depth error and worst rate error, as found and as left\n");
-		ret = cli_exit_for_outcome(run_units(&a, dir, fx, suite));
+		struct cli_nests cn;
+		ret = cli_exit_for_outcome(run_units(&a, dir, fx, suite, &cn));
+		if (a.nests > 1)
+			printf("\nthe station's DAQ took %lu captures for %lu requests of the nests\n",
+			       cn.captures, cn.requests);
 		printf("\n%u PASS, %u FAIL, %u INDETERMINATE, %u ERROR, %u ABORTED; records in %s/, "
 		       "tables in %s/\n",
-		       tally[RIG_OUTCOME_PASS], tally[RIG_OUTCOME_FAIL],
-		       tally[RIG_OUTCOME_INDETERMINATE], tally[RIG_OUTCOME_ERROR],
-		       tally[RIG_OUTCOME_ABORTED], a.reports ? a.reports : "reports",
+		       cn.tally[RIG_OUTCOME_PASS], cn.tally[RIG_OUTCOME_FAIL],
+		       cn.tally[RIG_OUTCOME_INDETERMINATE], cn.tally[RIG_OUTCOME_ERROR],
+		       cn.tally[RIG_OUTCOME_ABORTED], a.reports ? a.reports : "reports",
 		       a.calibrations ? a.calibrations : "calibrations");
 	}
 	stop_sim(pid);

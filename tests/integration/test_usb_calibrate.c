@@ -4,13 +4,13 @@
  * the same ground-truth accuracy as over the socket transport (20 µm at every
  * user depth, 1 % at every speed level). An unplug mid-run must end ERROR. */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rig/rig.h>
 #include <rig/run.h>
+#include <rig/station.h>
 #include <rig/sim.h>
 
 #include "sim_internal.h"
@@ -93,6 +93,15 @@ static void *run_job(void *arg)
 	return NULL;
 }
 
+static void keep_summary(struct rig_nest_job *nj, unsigned k, int ret,
+			 const struct rig_run_summary *sum)
+{
+	struct job *j = nj->user;
+	(void)k;
+	if (ret == 0)
+		j->sum = *sum;
+}
+
 static void run(struct world *w, int unplug, struct rig_run_summary *sum)
 {
 	struct job j = {.w = w, .nest = 0, .unplug = unplug};
@@ -149,24 +158,38 @@ static void unplug_mid_run_is_error(void **state)
 	assert_non_null(strstr(sum.reason, "disconnected"));
 }
 
-/* Two nests calibrating at once; nest 1's pen is unplugged mid-run: nest 1
- * ends ERROR, nest 0 is untouched and passes. */
+/* Two nests calibrating at once on one station (rig/station.h); nest 1's
+ * pen is unplugged mid-run: nest 1 ends ERROR, nest 0 is untouched and
+ * passes. */
 static void unplug_leaves_other_nest_alone(void **state)
 {
 	struct world *w = *state;
-	struct job a = {.w = w, .nest = 0}, b = {.w = w, .nest = 1, .unplug = 1};
-	pthread_t ta, tb;
+	struct job j[2] = {{.w = w, .nest = 0}, {.w = w, .nest = 1, .unplug = 1}};
+	struct rig_nest_job nj[2];
+	struct rig_station *st = NULL;
+	char out[300];
+	snprintf(out, sizeof(out), "%s/out", w->st.dir);
+	struct rig_station_options so = {w->st.fx, out, 1000, "test_usb_calibrate"};
 	load_pen(w, 0, "MN1-000620");
 	load_pen(w, 1, "MN1-000621");
-	assert_int_equal(pthread_create(&ta, NULL, run_job, &a), 0);
-	assert_int_equal(pthread_create(&tb, NULL, run_job, &b), 0);
-	pthread_join(ta, NULL);
-	pthread_join(tb, NULL);
-	printf("  nest 0: %s (%.200s); nest 1 (unplugged): %s: %.120s\n", rig_outcome_name(a.sum.outcome), a.sum.reason,
-	       rig_outcome_name(b.sum.outcome), b.sum.reason);
-	assert_int_equal(a.sum.outcome, RIG_OUTCOME_PASS);
-	assert_int_equal(b.sum.outcome, RIG_OUTCOME_ERROR);
-	assert_non_null(strstr(b.sum.reason, "disconnected"));
+	assert_int_equal(rig_station_open(&so, &st), 0);
+	for (unsigned i = 0; i < 2; i++)
+		nj[i] = (struct rig_nest_job){
+			.opt = {.fixture = w->st.fx, .suite = w->st.suite, .nest = i, .simulated = 1,
+				.seed = 31, .time_scale = 1000, .reports_dir = out,
+				.calibrations_dir = out, .progress = unplug_on_progress,
+				.progress_user = &j[i]},
+			.units = 1, .after_unit = keep_summary, .user = &j[i]};
+	assert_int_equal(rig_station_run(st, nj, 2), 0);
+	rig_station_close(st);
+	printf("  nest 0: %s (%.200s); nest 1 (unplugged): %s: %.120s\n",
+	       rig_outcome_name(j[0].sum.outcome), j[0].sum.reason,
+	       rig_outcome_name(j[1].sum.outcome), j[1].sum.reason);
+	assert_int_equal(nj[0].worst_ret, 0);
+	assert_int_equal(nj[1].worst_ret, 0);
+	assert_int_equal(j[0].sum.outcome, RIG_OUTCOME_PASS);
+	assert_int_equal(j[1].sum.outcome, RIG_OUTCOME_ERROR);
+	assert_non_null(strstr(j[1].sum.reason, "disconnected"));
 }
 
 int main(void)

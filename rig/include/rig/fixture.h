@@ -76,9 +76,16 @@ struct rig_phantom {
 				     1 when not given: penetration is then a lower bound */
 };
 
+/* How the nests of a station share its DAQ (docs/files.md `daq.captures`). */
+enum rig_daq_sharing {
+	RIG_DAQ_SHARED = 0, /* requests at about the same time share one capture */
+	RIG_DAQ_TURNS = 1,  /* one nest's capture at a time */
+};
+
 struct rig_fixture_daq {
 	char *uri;                /* Modbus address of the DAQ, with its unit id */
 	unsigned sample_rate_hz;
+	enum rig_daq_sharing sharing;
 };
 
 struct rig_fixture_safety {

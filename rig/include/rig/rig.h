@@ -19,7 +19,9 @@ const char *rig_build_commit(void);
  *  call checks; after it is set they return RIG_ERR_INTERRUPTED. */
 void rig_install_interrupt_handlers(void);
 
-/** Non-zero once SIGINT/SIGTERM arrived (or rig_request_interrupt ran). */
+/** Non-zero once SIGINT/SIGTERM arrived (or rig_request_interrupt ran); in
+ *  a nest's thread of a station (rig/station.h), also once that nest alone
+ *  was stopped (rig_station_stop_nest). */
 int rig_interrupted(void);
 
 /** Set the interrupt flag by hand (tests, operator abort). */

@@ -26,8 +26,12 @@ struct rig_run_progress {
 
 typedef void (*rig_run_progress_fn)(const struct rig_run_progress *p, void *user);
 
+struct rig_station;
+
 struct rig_run_options {
 	const struct rig_fixture *fixture; /* borrowed */
+	struct rig_station *station;       /* the station the nest is in (rig/station.h),
+					      borrowed; NULL: the run opens one of its own */
 	const struct rig_suite *suite;     /* borrowed */
 	unsigned nest;                     /* index of the nest in the fixture */
 	const char *operator_name;         /* recorded; NULL: $USER or "unknown" */

@@ -1,9 +1,12 @@
 /* Monotonic clock, sleeping, wall time, interrupt flag and version. */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include <rig/rig.h>
+
+#include "core/core.h"
 
 int64_t rig_clock_ns(void)
 {
@@ -53,9 +56,28 @@ void rig_install_interrupt_handlers(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* A nest's thread stops on its own token as on Ctrl-C (rig_station), so
+ * every wait below the runner honours it without knowing of nests. */
+static _Thread_local const atomic_int *thread_cancel;
+
+void rigi_set_thread_cancel(const atomic_int *token)
+{
+	thread_cancel = token;
+}
+
+const atomic_int *rigi_thread_cancel(void)
+{
+	return thread_cancel;
+}
+
+static int thread_cancelled(void)
+{
+	return thread_cancel && atomic_load(thread_cancel);
+}
+
 int rig_interrupted(void)
 {
-	return interrupt_flag != 0;
+	return interrupt_flag != 0 || thread_cancelled();
 }
 
 void rig_request_interrupt(void)
@@ -66,6 +88,8 @@ void rig_request_interrupt(void)
 
 const char *rig_interrupt_cause(void)
 {
+	if (!interrupt_flag && thread_cancelled())
+		return "this nest was stopped by the operator (the others go on)";
 	switch (interrupt_flag) {
 	case SIGINT:
 		return "interrupted by the operator (Ctrl-C)";

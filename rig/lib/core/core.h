@@ -6,6 +6,7 @@
 #ifndef RIGI_CORE_H
 #define RIGI_CORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,16 @@ void rigi_error_context(const char *fmt, ...) __attribute__((format(printf, 1, 2
 #define RIGI_INFO(dom, ...) rig_log(RIG_LOG_INFO, dom, __VA_ARGS__)
 #define RIGI_DEBUG(dom, ...) rig_log(RIG_LOG_DEBUG, dom, __VA_ARGS__)
 #define RIGI_TRACE(dom, ...) rig_log(RIG_LOG_TRACE, dom, __VA_ARGS__)
+
+/** This thread's log context ("station SIM-01 nest 2"), put in front of every
+ *  message it logs; NULL clears it. The text is copied. */
+void rigi_log_set_context(const char *context);
+
+/** The cancel token of this thread (a nest of a station): rig_interrupted()
+ *  is true once *@p token is non-zero. NULL: only the process's signals. */
+void rigi_set_thread_cancel(const atomic_int *token);
+/** This thread's cancel token, or NULL. */
+const atomic_int *rigi_thread_cancel(void);
 
 /** Log @p len bytes as hex at TRACE level (cheap when TRACE is off). */
 void rigi_trace_bytes(const char *domain, const char *what, const uint8_t *buf,

@@ -11,6 +11,14 @@ static rig_log_fn log_fn;
 static void *log_user;
 static atomic_int log_level = -1;
 
+/* Threads of one process run different nests: their lines say which. */
+static _Thread_local char log_context[64];
+
+void rigi_log_set_context(const char *context)
+{
+	snprintf(log_context, sizeof(log_context), "%s", context ? context : "");
+}
+
 static const char *const level_names[] = {"none", "error", "warn", "info", "debug", "trace"};
 
 int rig_log_parse_level(const char *text)
@@ -54,7 +62,8 @@ void rig_logv(enum rig_log_level level, const char *domain, const char *fmt, va_
 
 	if (level > rig_log_get_level() || level <= RIG_LOG_NONE)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int at = log_context[0] ? snprintf(msg, sizeof(msg), "%s: ", log_context) : 0;
+	vsnprintf(msg + at, sizeof(msg) - (size_t)at, fmt, ap);
 	if (log_fn)
 		log_fn(level, domain, msg, log_user);
 	else

@@ -81,7 +81,7 @@ int rigi_emit_station(struct rigi_run *r)
 {
 	struct rig_record_station st;
 	struct rig_event ev = {.type = RIG_EV_STATION};
-	const struct rig_daq_info *di = r->daq ? rig_daq_get_info(r->daq) : NULL;
+	const struct rig_daq_info *di = rigi_station_daq_info(r->station);
 	memset(&st, 0, sizeof(st));
 	sensor_instrument(&st.instruments[0], "daq", -1, NULL,
 			  di ? &(struct rig_sensor_info){di->id, 0} : NULL);

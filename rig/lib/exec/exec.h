@@ -4,6 +4,8 @@
 #ifndef RIGI_EXEC_H
 #define RIGI_EXEC_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +14,7 @@
 #include <rig/event.h>
 #include <rig/instr.h>
 #include <rig/run.h>
+#include <rig/station.h>
 #include <rig/table.h>
 
 #define RIGI_SWEEP_MAX 256
@@ -35,6 +38,7 @@ struct rigi_sample {
 
 struct rigi_run {
 	const struct rig_run_options *opt;
+	struct rig_station *station;   /* opt->station, or the run's own */
 	const struct rig_fixture *fx;
 	const struct rig_nest *nest;
 	struct rig_run_summary *sum;
@@ -48,11 +52,10 @@ struct rigi_run {
 	size_t n_sinks;
 	int sink_error;             /* a required sink failed: a rig_err, else 0 */
 	char sink_detail[RIG_RECORD_REASON_MAX];
-	int locks[2];               /* station and nest lock files, -1 when not held */
+	int nest_lock;              /* the nest's lock file, -1 when not held */
 	uint64_t phantom_strokes_before;
 	char progress_text[256];    /* the last progress text: what is measured now */
 
-	struct rig_daq *daq;
 	struct rig_displacement *disp;
 	struct rig_force *force;
 	struct rig_dut *dut;
@@ -205,6 +208,57 @@ int rigi_preflight(struct rigi_run *r, const char *signing_key, int *bad_input);
 void rigi_release_locks(struct rigi_run *r);
 /** The station's record-signing key file (the fixture's, or beside it). */
 void rigi_signing_key_path(const struct rig_fixture *fx, char *out, size_t cap);
+
+/* ---- station.c, captures.c: what the nests of a station share ---- */
+
+struct rigi_capture_slot;
+
+struct rig_station {
+	const struct rig_fixture *fx;
+	char *reports;              /* owned copy */
+	double time_scale;
+	char holder[160];
+	int lock_fd[2];             /* station.lock (shared), daq.lock (this process) */
+	int busy_err;               /* the DAQ lock is another process's: RIG_ERR_BUSY */
+	char busy_detail[600];
+	atomic_int stop[RIG_FIXTURE_MAX_NESTS]; /* by nest index */
+
+	/* The capture scheduler (captures.c), under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct rig_daq *daq;        /* opened at the first need */
+	struct rigi_capture_slot *pending[RIG_FIXTURE_MAX_NESTS];
+	size_t n_pending;
+	int busy;                   /* a nest leads a capture now */
+	int active;                 /* nests inside a run */
+	unsigned long captures, requests;
+};
+
+/** The lock-file folder, reports/.station/<id>. */
+void rigi_station_lock_dir(const struct rig_station *st, char *out, size_t cap);
+/** 0 when this process holds the station's DAQ, else the error (BUSY, naming
+ *  the holder) with its detail set. */
+int rigi_station_check(const struct rig_station *st);
+/** The DAQ's identity, or NULL before it was opened. */
+const struct rig_daq_info *rigi_station_daq_info(struct rig_station *st);
+/** Open the DAQ now if it is not (a run needs it before touching the pen). */
+int rigi_station_daq_open(struct rig_station *st);
+
+/* One nest's request for a capture of its channels. */
+struct rigi_capture_req {
+	uint16_t mask;          /* the nest's channels */
+	uint32_t samples;       /* per channel */
+	int16_t *buf;           /* samples x channels, interleaved in increasing channel */
+	int (*keepalive)(void *arg); /* called while it waits; a failure is kept */
+	void *arg;
+};
+/** Capture @p req: alone, or in one capture with other nests' requests of
+ *  about the same time (docs/calibration.md, "Sharing the DAQ"). A nest's
+ *  keepalive failure never spoils the others' capture. */
+int rigi_station_capture(struct rig_station *st, const struct rigi_capture_req *req);
+/** A nest enters (+1) or leaves (-1) a run: a shared capture waits for the
+ *  nests that are running, not for idle ones. */
+void rigi_station_nest_active(struct rig_station *st, int delta);
 
 /* ---- runner.c ---- */
 void rigi_progress(struct rigi_run *r, const char *step, unsigned point, unsigned n_points,

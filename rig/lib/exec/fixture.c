@@ -16,7 +16,9 @@ static const char *const top_keys[] = {"station", "daq",    "nests",    "phantom
 				       "safety",  "line_key", "signing_key", "reports", "store", NULL};
 static const char *const reports_keys[] = {"formats", "captures", NULL};
 static const char *const station_keys[] = {"id", "name", NULL};
-static const char *const daq_keys[] = {"uri", "sample_rate_hz", NULL};
+static const char *const daq_keys[] = {"uri", "sample_rate_hz", "captures", NULL};
+/* How nests share the DAQ (rig/station.h); the order is enum rig_daq_sharing. */
+static const char *const sharing_names[] = {"shared", "turns", NULL};
 static const char *const nest_keys[] = {"index", "dut", "displacement", "force", NULL};
 static const char *const sensor_keys[] = {"uri",  "channel", "scale", "offset",
 					  "unit", "calibration", NULL};
@@ -308,6 +310,7 @@ static int read_fixture(const struct rigi_cfg *cfg, const struct rigi_node *root
 {
 	struct rigi_map top, station, daq, safety;
 	unsigned long rate = 0;
+	int sharing = RIG_DAQ_SHARED;
 	int ret = rigi_cfg_map(cfg, root, NULL, top_keys, &top);
 	if (ret < 0)
 		return ret;
@@ -317,6 +320,7 @@ static int read_fixture(const struct rigi_cfg *cfg, const struct rigi_node *root
 	    (ret = rigi_map_map(&top, "daq", RIGI_REQUIRED, daq_keys, &daq)) < 0 ||
 	    (ret = read_uri(&daq, "uri", URI_MODBUS, &fx->daq.uri)) < 0 ||
 	    (ret = rigi_map_uint(&daq, "sample_rate_hz", RIGI_REQUIRED, 1, 1000000, &rate)) < 0 ||
+	    (ret = rigi_map_enum(&daq, "captures", RIGI_OPTIONAL, sharing_names, &sharing)) < 0 ||
 	    (ret = read_nests(&top, fx)) < 0 || (ret = read_phantom(&top, &fx->phantom)) < 0 ||
 	    (ret = rigi_map_map(&top, "safety", RIGI_REQUIRED, safety_keys, &safety)) < 0 ||
 	    (ret = rigi_map_num(&safety, "max_force_mn", RIGI_REQUIRED, 1, 1e6,
@@ -329,6 +333,7 @@ static int read_fixture(const struct rigi_cfg *cfg, const struct rigi_node *root
 	    (ret = read_reports(&top, fx)) < 0)
 		return ret;
 	fx->daq.sample_rate_hz = (unsigned)rate;
+	fx->daq.sharing = (enum rig_daq_sharing)sharing;
 	return 0;
 }
 

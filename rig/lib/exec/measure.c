@@ -3,10 +3,8 @@
  * fixture's channel scaling, analysed stroke by stroke; plus the
  * uncertainty of its means and the safety interlock. */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <rig/rig.h>
 
@@ -14,65 +12,23 @@
 #include "exec/exec.h"
 
 
-/* One DAQ serves every nest of a station: runs on several nests at once
- * (threads of one process) take turns from configure to read-out. */
-static pthread_mutex_t daq_turn = PTHREAD_MUTEX_INITIALIZER;
-
-/* Wait for the DAQ while another nest captures, keeping this nest's pen
- * alive: its motor may be running meanwhile. */
-static int take_daq_turn(struct rigi_run *r)
-{
-	for (;;) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 50000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-		if (pthread_mutex_timedlock(&daq_turn, &until) == 0)
-			return 0;
-		int ret = rigi_keepalive(r);
-		if (ret < 0)
-			return ret;
-	}
-}
-
+/* The nest's two channels, through the station's capture scheduler (shared
+ * with the other nests' requests of about the same time). */
 static int capture(struct rigi_run *r, double capture_s, int16_t **buf, size_t *n)
 {
 	const struct rig_sensor *ds = &r->nest->displacement;
 	const struct rig_sensor *fs = &r->nest->force;
-	struct rig_daq_config cfg = {
-		.rate_hz = r->fx->daq.sample_rate_hz,
-		.samples_per_channel = (uint32_t)lround(capture_s * r->fx->daq.sample_rate_hz),
-		.channel_mask = (uint16_t)((1u << ds->daq_channel) | (1u << fs->daq_channel)),
-		.trigger = RIG_DAQ_TRIGGER_IMMEDIATE,
+	struct rigi_capture_req req = {
+		.mask = (uint16_t)((1u << ds->daq_channel) | (1u << fs->daq_channel)),
+		.samples = (uint32_t)lround(capture_s * r->fx->daq.sample_rate_hz),
+		.keepalive = rigi_keepalive,
+		.arg = r,
 	};
-	int timeout_ms = (int)(capture_s * 1000.0 / r->time_scale) + 3000;
-	size_t got = 0;
-	int ret;
-
-	*buf = malloc((size_t)cfg.samples_per_channel * 2 * sizeof(int16_t));
+	*n = req.samples;
+	*buf = req.buf = malloc((size_t)req.samples * 2 * sizeof(int16_t));
 	if (!*buf)
 		return rigi_fail(RIG_ERR_NOMEM, "no memory for a %.2f s capture", capture_s);
-	ret = take_daq_turn(r);
-	if (ret < 0)
-		return ret;
-	ret = rig_daq_configure(r->daq, &cfg);
-	if (ret == 0)
-		ret = rig_daq_arm(r->daq);
-	if (ret == 0)
-		ret = rig_daq_wait_idle(r->daq, timeout_ms, rigi_keepalive, r);
-	if (ret == 0)
-		ret = rig_daq_read(r->daq, *buf, (size_t)cfg.samples_per_channel * 2, &got);
-	if (ret < 0)
-		rig_daq_abort(r->daq); /* free for the next nest; the first error is kept */
-	pthread_mutex_unlock(&daq_turn);
-	if (ret == 0 && got != (size_t)cfg.samples_per_channel * 2)
-		ret = rigi_fail(RIG_ERR_PROTOCOL, "DAQ returned %zu samples, expected %u", got,
-				cfg.samples_per_channel * 2);
-	*n = cfg.samples_per_channel;
-	return ret;
+	return rigi_station_capture(r->station, &req);
 }
 
 int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *out)

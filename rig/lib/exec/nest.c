@@ -1,4 +1,4 @@
-/* A run's hold on its nest: opening the DAQ, the sensors and the pen named
+/* A run's hold on its nest: opening the station's DAQ, the sensors and the pen named
  * by the fixture, the line key and authentication, timed waits that honour
  * Ctrl-C, and the safe state (motor off, service mode left) on exit. */
 #include <stdio.h>
@@ -10,12 +10,13 @@
 #include "exec/exec.h"
 
 /* The pen first: if an instrument cannot be opened, the pen can still be
- * made safe (a previous run may have left it running). */
+ * made safe (a previous run may have left it running). The DAQ is the
+ * station's, opened once for all its nests. */
 int rigi_nest_open(struct rigi_run *r)
 {
 	int ret = rig_dut_open(r->nest->dut_uri, &r->dut);
 	if (ret == 0)
-		ret = rig_daq_open(r->fx->daq.uri, &r->daq);
+		ret = rigi_station_daq_open(r->station);
 	if (ret == 0)
 		ret = rig_displacement_open(r->nest->displacement.uri, &r->disp);
 	if (ret == 0)
@@ -28,11 +29,9 @@ void rigi_nest_close(struct rigi_run *r)
 	rig_dut_close(r->dut);
 	rig_force_close(r->force);
 	rig_displacement_close(r->disp);
-	rig_daq_close(r->daq);
 	r->dut = NULL;
 	r->force = NULL;
 	r->disp = NULL;
-	r->daq = NULL;
 	if (r->have_key)
 		rig_key_wipe(r->key);
 	r->have_key = 0;

@@ -25,61 +25,42 @@
 #define REPORTS_NEED_BYTES (8u << 20)
 #define CALIBRATIONS_NEED_BYTES (256u << 10)
 
-/* Take the lock file @p path (LOCK_EX, or LOCK_SH when @p shared) without
- * waiting; the holder's PID and run are written into it. */
-static int take_lock(struct rigi_run *r, const char *path, int shared, const char *what)
+/* The nest's lock file, held for the run (exclusive, without waiting),
+ * with the holder's PID and run id in it; then the station's DAQ must be
+ * this process's (station.c). */
+static int take_nest_lock(struct rigi_run *r)
 {
-	char holder[256] = "", line[256];
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	char dir[1100], path[1200], holder[256] = "", line[256];
+	int fd, ret;
+	rigi_station_lock_dir(r->station, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/nest%u.lock", dir, r->nest->index);
+	if ((ret = rigi_mkdir_p(dir)) < 0)
+		return ret;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return rigi_fail(errno == ENOSPC ? RIG_ERR_NOSPACE : RIG_ERR_IO,
 				 "cannot open the lock file %s: %s", path, strerror(errno));
-	if (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
 		holder[n > 0 ? n : 0] = '\0';
 		holder[strcspn(holder, "\n")] = '\0';
 		close(fd);
-		return rigi_fail(RIG_ERR_BUSY, "%s is in use by another process (%s); wait for "
-				 "it to finish or stop it, then retest",
-				 what, holder[0] ? holder : "holder unknown");
+		return rigi_fail(RIG_ERR_BUSY, "nest %u of station %s is in use (%s); wait for it "
+				 "to finish or stop it, then retest", r->nest->index,
+				 r->fx->station_id, holder[0] ? holder : "holder unknown");
 	}
-	if (!shared) {
-		snprintf(line, sizeof(line), "pid %ld, run %s\n", (long)getpid(), r->run_id);
-		if (ftruncate(fd, 0) != 0 || pwrite(fd, line, strlen(line), 0) < 0)
-			RIGI_WARN("run", "cannot note the holder in %s: %s", path, strerror(errno));
-	}
-	return fd;
-}
-
-static int take_locks(struct rigi_run *r)
-{
-	char dir[1100], path[1200], what[160];
-	int ret;
-	snprintf(dir, sizeof(dir), "%s/.station/%s", r->reports, r->fx->station_id);
-	if ((ret = rigi_mkdir_p(dir)) < 0)
-		return ret;
-	/* Shared: the runs of one station's nests hold it together; a tool that
-	 * needs the whole station takes it exclusively. */
-	snprintf(path, sizeof(path), "%s/station.lock", dir);
-	snprintf(what, sizeof(what), "station %s", r->fx->station_id);
-	if ((ret = take_lock(r, path, 1, what)) < 0)
-		return ret;
-	r->locks[0] = ret;
-	snprintf(path, sizeof(path), "%s/nest%u.lock", dir, r->nest->index);
-	snprintf(what, sizeof(what), "nest %u of station %s", r->nest->index, r->fx->station_id);
-	if ((ret = take_lock(r, path, 0, what)) < 0)
-		return ret;
-	r->locks[1] = ret;
-	return 0;
+	snprintf(line, sizeof(line), "pid %ld, run %s\n", (long)getpid(), r->run_id);
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, line, strlen(line), 0) < 0)
+		RIGI_WARN("run", "cannot note the holder in %s: %s", path, strerror(errno));
+	r->nest_lock = fd;
+	return rigi_station_check(r->station);
 }
 
 void rigi_release_locks(struct rigi_run *r)
 {
-	for (int i = 1; i >= 0; i--) {
-		if (r->locks[i] >= 0)
-			close(r->locks[i]);
-		r->locks[i] = -1;
-	}
+	if (r->nest_lock >= 0)
+		close(r->nest_lock);
+	r->nest_lock = -1;
 }
 
 static int check_room(const char *dir, unsigned long long need, const char *what)
@@ -134,7 +115,7 @@ int rigi_preflight(struct rigi_run *r, const char *signing_key, int *bad_input)
 		*bad_input = 1;
 		return ret;
 	}
-	if ((ret = take_locks(r)) < 0 || (ret = check_signing_key(signing_key, bad_input)) < 0 ||
+	if ((ret = take_nest_lock(r)) < 0 || (ret = check_signing_key(signing_key, bad_input)) < 0 ||
 	    (ret = check_room(r->reports, REPORTS_NEED_BYTES, "the reports folder")) < 0 ||
 	    (ret = check_room(r->calibrations, CALIBRATIONS_NEED_BYTES,
 			      "the calibrations folder")) < 0)

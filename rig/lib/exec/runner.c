@@ -493,7 +493,8 @@ static int prepare(struct rigi_run *r, const char *signing_key, char *reason, si
 
 int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out)
 {
-	struct rigi_run r = {.opt = opt, .fx = opt->fixture, .sum = out, .locks = {-1, -1}};
+	struct rigi_run r = {.opt = opt, .fx = opt->fixture, .sum = out, .nest_lock = -1};
+	struct rig_station *own_station = NULL;
 	struct rigi_evidence ev;
 	struct rigi_attach att;
 	struct rig_record *rec = NULL;
@@ -509,12 +510,21 @@ int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out)
 	if (!r.nest)
 		return rigi_fail(RIG_ERR_ARG, "fixture %s has no nest %u", opt->fixture->path,
 				 opt->nest);
+	if (!(r.station = opt->station)) {
+		struct rig_station_options so = {opt->fixture, r.reports, r.time_scale, "rig run"};
+		if ((ret = rig_station_open(&so, &own_station)) < 0)
+			return ret;
+		r.station = own_station;
+	}
 	rigi_signing_key_path(opt->fixture, key, sizeof(key));
 	/* Runs of this station that died are closed into records first. */
 	rig_records_recover(r.reports, r.calibrations, key, 0, NULL, NULL, NULL);
 	if ((ret = rig_run_id_make(rig_time_now_ms(), r.run_id, sizeof(r.run_id))) < 0 ||
-	    (ret = rigi_evidence_open(&ev, r.reports, r.calibrations, key, r.run_id)) < 0)
+	    (ret = rigi_evidence_open(&ev, r.reports, r.calibrations, key, r.run_id)) < 0) {
+		rig_station_close(own_station);
 		return ret;
+	}
+	rigi_station_nest_active(r.station, +1);
 	add_sink(&r, (struct rig_event_sink){"journal", rigi_evidence_sink, &ev, 1});
 	rigi_attach_init(&att, &ev, (enum rig_keep_captures)opt->fixture->keep_captures);
 	add_sink(&r, (struct rig_event_sink){"attachments", rigi_attach_sink, &att, 0});
@@ -535,6 +545,8 @@ int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out)
 	ret = rigi_evidence_close(&ev, make_reports, &r, &rec, out->record_path,
 				  sizeof(out->record_path));
 	rigi_release_locks(&r);
+	rigi_station_nest_active(r.station, -1);
+	rig_station_close(own_station);
 	if (ret < 0)
 		return ret;
 	rig_run_summary_from_record(rec, out);

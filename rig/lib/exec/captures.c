@@ -1,0 +1,270 @@
+/* The station's capture scheduler: the nests of a station ask for captures
+ * of their own channels; requests of about the same time are served by one
+ * capture of all their channels (docs/calibration.md, "Sharing the DAQ").
+ *
+ * A request joins the queue; the request at its head leads when the DAQ is
+ * free: it waits a short window for the other running nests to ask too (in
+ * lockstep they ask within milliseconds of each other), takes every queued
+ * request that fits the DAQ's buffer into one capture, runs it and hands
+ * each member its channels. With `daq.captures: turns` a capture serves its
+ * leader alone, as a DAQ that can only serve one nest at a time would.
+ * Every nest keeps its own pen alive while it waits; a nest's failure there
+ * is its own and never spoils the capture of the others. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rig/rig.h>
+
+#include "core/core.h"
+#include "exec/exec.h"
+
+#define WAIT_SLICE_NS 50000000L     /* keepalive period while waiting */
+#define WINDOW_STATION_S 0.05       /* how long a leader waits for the others */
+#define WINDOW_MIN_NS 2000000L      /* ... but at least this much real time */
+
+struct rigi_capture_slot {
+	const struct rigi_capture_req *req;
+	int in_batch;              /* taken into the capture under way */
+	int done;
+	int ret;                   /* the capture's outcome for this member */
+	int keep_err;              /* its keepalive's first failure */
+	char detail[400];
+};
+
+/* The capture of one batch, led by one nest. */
+struct batch {
+	struct rigi_capture_slot *member[RIG_FIXTURE_MAX_NESTS];
+	size_t n;
+	uint16_t mask;
+	uint32_t samples;
+};
+
+static struct timespec deadline_in(int64_t ns)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += (time_t)(ns / 1000000000);
+	t.tv_nsec += (long)(ns % 1000000000);
+	if (t.tv_nsec >= 1000000000) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000;
+	}
+	return t;
+}
+
+static unsigned popcount16(uint16_t m)
+{
+	unsigned n = 0;
+	for (; m; m &= (uint16_t)(m - 1))
+		n++;
+	return n;
+}
+
+static void remove_pending(struct rig_station *st, const struct rigi_capture_slot *s)
+{
+	for (size_t i = 0; i < st->n_pending; i++) {
+		if (st->pending[i] == s) {
+			memmove(&st->pending[i], &st->pending[i + 1],
+				(st->n_pending - i - 1) * sizeof(st->pending[0]));
+			st->n_pending--;
+			return;
+		}
+	}
+}
+
+/* Call the slot's keepalive without the lock; its first failure is kept. */
+static void keep_alive_unlocked(struct rig_station *st, struct rigi_capture_slot *s)
+{
+	pthread_mutex_unlock(&st->lock);
+	int ret = s->req->keepalive ? s->req->keepalive(s->req->arg) : 0;
+	if (ret < 0 && !s->keep_err) {
+		s->keep_err = ret;
+		snprintf(s->detail, sizeof(s->detail), "%s", rig_last_error());
+	}
+	pthread_mutex_lock(&st->lock);
+}
+
+/* The leader waits for the other running nests to ask, for a short window
+ * of station time, keeping its pen alive. */
+static void gather(struct rig_station *st, struct rigi_capture_slot *leader)
+{
+	int64_t window = (int64_t)(WINDOW_STATION_S * 1e9 / st->time_scale);
+	int64_t end = rig_clock_ns() + (window > WINDOW_MIN_NS ? window : WINDOW_MIN_NS);
+	while (st->n_pending < (size_t)st->active && !rig_interrupted()) {
+		int64_t left = end - rig_clock_ns();
+		if (left <= 0)
+			return;
+		struct timespec until = deadline_in(left < WAIT_SLICE_NS ? left : WAIT_SLICE_NS);
+		pthread_cond_timedwait(&st->cond, &st->lock, &until);
+		keep_alive_unlocked(st, leader); /* cheap: it sends only when due */
+	}
+}
+
+/* Take the queued requests that fit into one capture (the leader first). */
+static void take_batch(struct rig_station *st, uint32_t capacity, struct batch *b)
+{
+	size_t n = st->fx->daq.sharing == RIG_DAQ_TURNS ? 1 : st->n_pending;
+	*b = (struct batch){0};
+	for (size_t i = 0; i < n; i++) {
+		struct rigi_capture_slot *s = st->pending[i];
+		uint16_t mask = (uint16_t)(b->mask | s->req->mask);
+		uint32_t samples = b->samples > s->req->samples ? b->samples : s->req->samples;
+		if (b->n && (uint64_t)samples * popcount16(mask) > capacity)
+			continue;
+		b->member[b->n++] = s;
+		b->mask = mask;
+		b->samples = samples;
+		s->in_batch = 1;
+	}
+	for (size_t i = 0; i < b->n; i++)
+		remove_pending(st, b->member[i]);
+}
+
+/* Copy member @p s's channels out of the batch's interleaved buffer. */
+static void hand_out(const struct batch *b, const int16_t *all, struct rigi_capture_slot *s)
+{
+	unsigned n_all = popcount16(b->mask), n_own = popcount16(s->req->mask);
+	unsigned pos[16], k = 0, at = 0;
+	for (unsigned c = 0; c < 16; c++) {
+		if (!(b->mask & (1u << c)))
+			continue;
+		if (s->req->mask & (1u << c))
+			pos[k++] = at;
+		at++;
+	}
+	for (uint32_t i = 0; i < s->req->samples; i++)
+		for (unsigned j = 0; j < n_own; j++)
+			s->req->buf[(size_t)i * n_own + j] = all[(size_t)i * n_all + pos[j]];
+}
+
+static int lead_keepalive(void *arg)
+{
+	struct rigi_capture_slot *s = arg;
+	int ret = s->req->keepalive ? s->req->keepalive(s->req->arg) : 0;
+	if (ret < 0 && !s->keep_err) {
+		s->keep_err = ret;
+		snprintf(s->detail, sizeof(s->detail), "%s", rig_last_error());
+	}
+	return 0; /* the others' capture goes on */
+}
+
+/* Configure, arm, wait and read one capture (the lock not held). */
+static int run_capture(struct rig_station *st, const struct batch *b,
+		       struct rigi_capture_slot *leader, int16_t **all)
+{
+	unsigned n_all = popcount16(b->mask);
+	struct rig_daq_config cfg = {
+		.rate_hz = st->fx->daq.sample_rate_hz,
+		.samples_per_channel = b->samples,
+		.channel_mask = b->mask,
+		.trigger = RIG_DAQ_TRIGGER_IMMEDIATE,
+	};
+	int timeout_ms = (int)(b->samples * 1000.0 / cfg.rate_hz / st->time_scale) + 3000;
+	size_t got = 0;
+	int ret;
+
+	*all = malloc((size_t)b->samples * n_all * sizeof(int16_t));
+	if (!*all)
+		return rigi_fail(RIG_ERR_NOMEM, "no memory for a capture of %u samples",
+				 b->samples * n_all);
+	ret = rig_daq_configure(st->daq, &cfg);
+	if (ret == 0)
+		ret = rig_daq_arm(st->daq);
+	if (ret == 0)
+		ret = rig_daq_wait_idle(st->daq, timeout_ms, lead_keepalive, leader);
+	if (ret == 0)
+		ret = rig_daq_read(st->daq, *all, (size_t)b->samples * n_all, &got);
+	if (ret < 0)
+		rig_daq_abort(st->daq); /* free for the next capture; the first error is kept */
+	if (ret == 0 && got != (size_t)b->samples * n_all)
+		ret = rigi_fail(RIG_ERR_PROTOCOL, "DAQ returned %zu samples, expected %u", got,
+				b->samples * n_all);
+	return ret;
+}
+
+/* Lead one capture: called and returning with the lock held. */
+static void lead(struct rig_station *st, struct rigi_capture_slot *me)
+{
+	const struct rig_daq_info *di = rig_daq_get_info(st->daq);
+	const atomic_int *own_stop = rigi_thread_cancel();
+	struct batch b;
+	int16_t *all = NULL;
+	int ret;
+
+	st->busy = 1;
+	if (st->fx->daq.sharing == RIG_DAQ_SHARED)
+		gather(st, me);
+	take_batch(st, di->capacity, &b);
+	st->captures++;
+	pthread_mutex_unlock(&st->lock);
+	/* The capture is the batch's, not the leader's: stopping the leader's
+	 * nest alone must not abort the others' data (it stops after it). */
+	rigi_set_thread_cancel(NULL);
+	ret = run_capture(st, &b, me, &all);
+	rigi_set_thread_cancel(own_stop);
+	for (size_t i = 0; i < b.n; i++) {
+		struct rigi_capture_slot *s = b.member[i];
+		s->ret = ret;
+		if (ret < 0)
+			snprintf(s->detail, sizeof(s->detail), "%s", rig_last_error());
+		else
+			hand_out(&b, all, s);
+	}
+	free(all);
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < b.n; i++)
+		b.member[i]->done = 1;
+	st->busy = 0;
+	pthread_cond_broadcast(&st->cond);
+}
+
+/* The member's result, in its own thread's error detail. */
+static int result(const struct rigi_capture_slot *s)
+{
+	if (s->ret < 0)
+		return rigi_fail(s->ret, "%s", s->detail);
+	if (s->keep_err < 0)
+		return rigi_fail(s->keep_err, "%s", s->detail);
+	return 0;
+}
+
+int rigi_station_capture(struct rig_station *st, const struct rigi_capture_req *req)
+{
+	struct rigi_capture_slot me = {.req = req};
+	int ret = rigi_station_daq_open(st);
+	if (ret < 0)
+		return ret;
+	if (popcount16(req->mask) == 0 || req->samples == 0)
+		return rigi_fail(RIG_ERR_ARG, "a capture of no channel or no sample");
+	pthread_mutex_lock(&st->lock);
+	st->pending[st->n_pending++] = &me; /* one request per nest at most */
+	st->requests++;
+	pthread_cond_broadcast(&st->cond);
+	while (!me.done) {
+		if (!me.in_batch && rig_interrupted()) {
+			remove_pending(st, &me);
+			pthread_cond_broadcast(&st->cond);
+			pthread_mutex_unlock(&st->lock);
+			return rigi_fail(RIG_ERR_INTERRUPTED, "%s", rig_interrupt_cause());
+		}
+		if (!me.in_batch && !st->busy && st->pending[0] == &me) {
+			lead(st, &me);
+			continue;
+		}
+		struct timespec until = deadline_in(WAIT_SLICE_NS);
+		pthread_cond_timedwait(&st->cond, &st->lock, &until);
+		keep_alive_unlocked(st, &me); /* in a batch too: its motor may run */
+	}
+	pthread_mutex_unlock(&st->lock);
+	return result(&me);
+}
+
+void rigi_station_nest_active(struct rig_station *st, int delta)
+{
+	pthread_mutex_lock(&st->lock);
+	st->active += delta;
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+}
