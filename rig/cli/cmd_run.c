@@ -1,5 +1,6 @@
 /* `rig run`: run a suite (a suite file in fixtures/suites/) on the unit in one nest of
- * a station described by a fixture file (a fixture file in fixtures/). */
+ * a station described by a fixture file (a fixture file in fixtures/), or on
+ * the units of several nests in parallel (--nests). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 static void run_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: rig run --fixture FILE --suite FILE [OPTIONS]\n\n"
+		"usage: rig run --fixture FILE --suite FILE [--nest N | --nests all|LIST] [OPTIONS]\n\n"
 		"Runs a suite on the unit in one nest: identify, readiness, as-found, sweeps,\n"
 		"fit, signed table write, read-back, as-left (as the suite says), writes the\n"
 		"run record to REPORTS/<serial>/<run-id>/record.json and the table bytes to\n"
@@ -24,6 +25,11 @@ static void run_usage(FILE *out)
 		"  --fixture FILE      the station (docs/files.md), e.g. fixtures/sim.yaml\n"
 		"  --suite FILE        the suite, e.g. fixtures/suites/calibrate.yaml\n"
 		"  --nest N            nest index (default 0)\n"
+		"  --nests all|LIST    the units of several nests in parallel, e.g. all, 0-3,\n"
+		"                      0,2: one record and one summary line per unit, each\n"
+		"                      nest's outcome its own; the exit code is the worst\n"
+		"                      unit's. One process drives a station's DAQ: run all\n"
+		"                      the nests of a station from one rig run\n"
 		"  --var NAME=VALUE    value for ${NAME} in the fixture (repeatable; the\n"
 		"                      environment is consulted next), e.g. SIM_DIR, SIM_PORT\n"
 		"  --key FILE          line key (default: the fixture's line_key)\n"
@@ -58,6 +64,7 @@ static int formats_known(const char *list)
 
 struct run_args {
 	const char *fixture, *suite;
+	const char *nests;           /* --nests, or NULL: one nest */
 	const char *vars[MAX_VARS + 1];
 	int n_vars;
 	const char *store;
@@ -69,6 +76,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 	static const struct option opts[] = {
 		{"fixture", required_argument, 0, 'f'}, {"suite", required_argument, 0, 's'},
 		{"nest", required_argument, 0, 'n'},    {"var", required_argument, 0, 'v'},
+		{"nests", required_argument, 0, 'N'},
 		{"key", required_argument, 0, 'k'},     {"operator", required_argument, 0, 'o'},
 		{"reports", required_argument, 0, 'r'}, {"calibrations", required_argument, 0, 'c'},
 		{"time-scale", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
@@ -91,6 +99,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 			a->opt.nest = (unsigned)v;
 			break;
 		}
+		case 'N': a->nests = optarg; break;
 		case 'v':
 			if (a->n_vars == MAX_VARS || !strchr(optarg, '=')) {
 				fprintf(stderr, "rig run: --var expects NAME=VALUE (at most %d)\n",
@@ -127,12 +136,79 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
 		default: run_usage(stderr); return -1;
 		}
 	}
+	if (a->nests && a->opt.nest) {
+		fprintf(stderr, "rig run: give --nest or --nests, not both\n");
+		return -1;
+	}
 	if (!a->fixture || !a->suite || optind != argc) {
 		fprintf(stderr, "rig run: --fixture and --suite are required\n\n");
 		run_usage(stderr);
 		return -1;
 	}
 	return 0;
+}
+
+/* --nests: "all" (every nest of the fixture) or indices and ranges such as
+ * "0-3" or "0,2,5", each a nest of the fixture, none twice. */
+static int parse_nests(const char *text, const struct rig_fixture *fx, unsigned *nests,
+		       size_t *n)
+{
+	char buf[128], *save = NULL;
+	*n = 0;
+	if (!strcmp(text, "all")) {
+		for (unsigned i = 0; i < fx->n_nests; i++)
+			nests[(*n)++] = fx->nests[i].index;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", text);
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		unsigned long lo = strtoul(t, &end, 10), hi = lo;
+		if (end != t && *end == '-')
+			hi = strtoul(end + 1, &end, 10);
+		if (end == t || *end || hi < lo || hi >= RIG_FIXTURE_MAX_NESTS)
+			goto bad;
+		for (unsigned long i = lo; i <= hi; i++) {
+			if (!rig_fixture_nest(fx, (unsigned)i)) {
+				fprintf(stderr, "rig run: --nests %s: the fixture %s has no nest %lu\n",
+					text, fx->path, i);
+				return -1;
+			}
+			for (size_t k = 0; k < *n; k++)
+				if (nests[k] == i)
+					goto bad;
+			nests[(*n)++] = (unsigned)i;
+		}
+	}
+	if (*n)
+		return 0;
+bad:
+	fprintf(stderr, "rig run: --nests expects all, or nest indices and ranges such as "
+			"0-3 or 0,2 (each once), got '%s'\n", text);
+	return -1;
+}
+
+/* Every listed nest at once on one station; the exit code is the worst. */
+static int run_nests(struct run_args *a, struct rig_fixture *fx)
+{
+	unsigned nests[RIG_FIXTURE_MAX_NESTS], units[RIG_FIXTURE_MAX_NESTS];
+	struct cli_nests cn = {.command = "run", .holder = "rig run --nests",
+			       .store_url = a->store ? a->store : fx->store,
+			       .station_id = fx->station_id, .print_paths = 1};
+	char holder[160];
+	enum rig_outcome worst;
+	if (parse_nests(a->nests, fx, nests, &cn.n) < 0)
+		return RIG_EXIT_USAGE;
+	snprintf(holder, sizeof(holder), "rig run --nests %s", a->nests);
+	cn.holder = holder;
+	for (size_t i = 0; i < cn.n; i++)
+		units[i] = 1;
+	int ret = cli_nests_run(&cn, &a->opt, nests, units, &worst);
+	if (ret < 0)
+		return cli_report_error("run", ret);
+	if (cn.bad_input)
+		return RIG_EXIT_USAGE;
+	return cli_exit_for_outcome(worst);
 }
 
 int cmd_run(int argc, char **argv)
@@ -155,6 +231,12 @@ int cmd_run(int argc, char **argv)
 	a.opt.fixture = fx;
 	a.opt.suite = suite;
 	a.opt.progress = cli_print_progress;
+	if (a.nests) {
+		ret = run_nests(&a, fx);
+		rig_suite_free(suite);
+		rig_fixture_free(fx);
+		return ret;
+	}
 	struct cli_run_store cs;
 	cli_run_store_open(&cs, a.opt.reports_dir, a.store ? a.store : fx->store, fx->station_id);
 	a.opt.sinks = cs.store ? &cs.sink : NULL;

@@ -31,8 +31,9 @@ static void sim_fixture_loads(void **state)
 	assert_string_equal(fx->station_id, "SIM-01");
 	assert_string_equal(fx->daq.uri, "modbus-tcp://127.0.0.1:15020?unit=1");
 	assert_int_equal(fx->daq.sample_rate_hz, 20000);
-	assert_int_equal(fx->n_nests, 2);
-	for (unsigned n = 0; n < 2; n++) {
+	assert_int_equal(fx->n_nests, 8);
+	assert_int_equal(fx->daq.sharing, RIG_DAQ_SHARED);
+	for (unsigned n = 0; n < 8; n++) {
 		const struct rig_nest *nest = rig_fixture_nest(fx, n);
 		assert_non_null(nest);
 		snprintf(uri, sizeof(uri), "unix:///tmp/sim x/nest%u.sock", n);
@@ -47,7 +48,7 @@ static void sim_fixture_loads(void **state)
 		assert_string_equal(nest->force.unit, "mN");
 		assert_true(nest->displacement.cal.standard_uncertainty > 0);
 	}
-	assert_null(rig_fixture_nest(fx, 2));
+	assert_null(rig_fixture_nest(fx, 8));
 	assert_string_equal(fx->line_key, "/tmp/sim x/line.key");
 	assert_true(fx->phantom.max_strokes > 0);
 	assert_true(fx->safety.max_protrusion_um == 3000);

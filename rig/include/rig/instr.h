@@ -117,6 +117,11 @@ size_t rig_daq_capture_size(const struct rig_daq *daq);
  *  @return 0, RIG_ERR_ARG (@p cap smaller than rig_daq_capture_size),
  *  RIG_ERR_STATE (no finished capture), or a link error. */
 int rig_daq_read(struct rig_daq *daq, int16_t *buf, size_t cap, size_t *n_read);
+/** rig_daq_read that calls @p idle(@p arg) before every Modbus read: a big
+ *  capture takes a while to read out, and a running pen must be kept alive
+ *  meanwhile. A non-zero return of @p idle ends the read with that value. */
+int rig_daq_read_idle(struct rig_daq *daq, int16_t *buf, size_t cap, size_t *n_read,
+		      int (*idle)(void *arg), void *arg);
 
 /** Abort any capture; the DAQ returns to IDLE and its data is discarded. */
 int rig_daq_abort(struct rig_daq *daq);

@@ -175,7 +175,8 @@ static int run_capture(struct rig_station *st, const struct batch *b,
 	if (ret == 0)
 		ret = rig_daq_wait_idle(st->daq, timeout_ms, lead_keepalive, leader);
 	if (ret == 0)
-		ret = rig_daq_read(st->daq, *all, (size_t)b->samples * n_all, &got);
+		ret = rig_daq_read_idle(st->daq, *all, (size_t)b->samples * n_all, &got,
+					lead_keepalive, leader);
 	if (ret < 0)
 		rig_daq_abort(st->daq); /* free for the next capture; the first error is kept */
 	if (ret == 0 && got != (size_t)b->samples * n_all)

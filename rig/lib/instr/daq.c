@@ -345,13 +345,17 @@ static int16_t to_i16(uint16_t v)
 }
 
 /* Read the first @p n samples of the selected page's window. */
-static int read_window(struct rig_daq *daq, uint32_t n, int16_t *dst)
+static int read_window(struct rig_daq *daq, uint32_t n, int16_t *dst, int (*idle)(void *arg),
+		       void *arg)
 {
 	uint16_t regs[RIGI_MB_MAX_READ];
 	uint32_t offset = 0;
 	while (n > 0) {
 		uint16_t block = (uint16_t)(n < RIGI_MB_MAX_READ ? n : RIGI_MB_MAX_READ);
-		int ret = rigi_mb_read_input(daq->mb, (uint16_t)(IR_WINDOW + offset), block, regs);
+		int ret = idle ? idle(arg) : 0;
+		if (ret == 0)
+			ret = rigi_mb_read_input(daq->mb, (uint16_t)(IR_WINDOW + offset), block,
+						 regs);
 		if (ret < 0)
 			return ret;
 		for (uint16_t i = 0; i < block; i++)
@@ -364,6 +368,12 @@ static int read_window(struct rig_daq *daq, uint32_t n, int16_t *dst)
 }
 
 int rig_daq_read(struct rig_daq *daq, int16_t *buf, size_t cap, size_t *n_read)
+{
+	return rig_daq_read_idle(daq, buf, cap, n_read, NULL, NULL);
+}
+
+int rig_daq_read_idle(struct rig_daq *daq, int16_t *buf, size_t cap, size_t *n_read,
+		      int (*idle)(void *arg), void *arg)
 {
 	size_t total = rig_daq_capture_size(daq);
 	struct daq_state st;
@@ -386,7 +396,7 @@ int rig_daq_read(struct rig_daq *daq, int16_t *buf, size_t cap, size_t *n_read)
 		size_t n = total - first < WINDOW_SAMPLES ? total - first : WINDOW_SAMPLES;
 		ret = rigi_mb_write(daq->mb, HR_PAGE, (uint16_t)page);
 		if (ret == 0)
-			ret = read_window(daq, (uint32_t)n, buf + first);
+			ret = read_window(daq, (uint32_t)n, buf + first, idle, arg);
 		if (ret < 0) {
 			rigi_error_context("reading capture page %u", page);
 			return ret;
