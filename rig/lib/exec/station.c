@@ -93,6 +93,9 @@ void rig_station_close(struct rig_station *st)
 {
 	if (!st)
 		return;
+	if (st->requests)
+		RIGI_INFO("station", "station %s: the DAQ took %lu captures for %lu requests of "
+			  "the nests", st->fx->station_id, st->captures, st->requests);
 	rig_daq_close(st->daq);
 	for (int i = 1; i >= 0; i--)
 		if (st->lock_fd[i] >= 0)
