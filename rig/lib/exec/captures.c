@@ -29,8 +29,9 @@ struct rigi_capture_slot {
 	int in_batch;              /* taken into the capture under way */
 	int done;
 	int ret;                   /* the capture's outcome for this member */
-	int keep_err;              /* its keepalive's first failure */
-	char detail[400];
+	int keep_err;              /* its keepalive's first failure (its own thread's) */
+	char keep_detail[400];
+	char detail[400];          /* the capture's error, written by the leader */
 };
 
 /* The capture of one batch, led by one nest. */
@@ -74,15 +75,23 @@ static void remove_pending(struct rig_station *st, const struct rigi_capture_slo
 	}
 }
 
-/* Call the slot's keepalive without the lock; its first failure is kept. */
-static void keep_alive_unlocked(struct rig_station *st, struct rigi_capture_slot *s)
+/* Keep the slot's pen alive; its first failure is kept for its nest (the
+ * capture goes on for the others). */
+static int keep_alive(void *slot)
 {
-	pthread_mutex_unlock(&st->lock);
+	struct rigi_capture_slot *s = slot;
 	int ret = s->req->keepalive ? s->req->keepalive(s->req->arg) : 0;
 	if (ret < 0 && !s->keep_err) {
 		s->keep_err = ret;
-		snprintf(s->detail, sizeof(s->detail), "%s", rig_last_error());
+		snprintf(s->keep_detail, sizeof(s->keep_detail), "%s", rig_last_error());
 	}
+	return 0;
+}
+
+static void keep_alive_unlocked(struct rig_station *st, struct rigi_capture_slot *s)
+{
+	pthread_mutex_unlock(&st->lock);
+	keep_alive(s);
 	pthread_mutex_lock(&st->lock);
 }
 
@@ -139,17 +148,6 @@ static void hand_out(const struct batch *b, const int16_t *all, struct rigi_capt
 			s->req->buf[(size_t)i * n_own + j] = all[(size_t)i * n_all + pos[j]];
 }
 
-static int lead_keepalive(void *arg)
-{
-	struct rigi_capture_slot *s = arg;
-	int ret = s->req->keepalive ? s->req->keepalive(s->req->arg) : 0;
-	if (ret < 0 && !s->keep_err) {
-		s->keep_err = ret;
-		snprintf(s->detail, sizeof(s->detail), "%s", rig_last_error());
-	}
-	return 0; /* the others' capture goes on */
-}
-
 /* Configure, arm, wait and read one capture (the lock not held). */
 static int run_capture(struct rig_station *st, const struct batch *b,
 		       struct rigi_capture_slot *leader, int16_t **all)
@@ -173,10 +171,10 @@ static int run_capture(struct rig_station *st, const struct batch *b,
 	if (ret == 0)
 		ret = rig_daq_arm(st->daq);
 	if (ret == 0)
-		ret = rig_daq_wait_idle(st->daq, timeout_ms, lead_keepalive, leader);
+		ret = rig_daq_wait_idle(st->daq, timeout_ms, keep_alive, leader);
 	if (ret == 0)
 		ret = rig_daq_read_idle(st->daq, *all, (size_t)b->samples * n_all, &got,
-					lead_keepalive, leader);
+					keep_alive, leader);
 	if (ret < 0)
 		rig_daq_abort(st->daq); /* free for the next capture; the first error is kept */
 	if (ret == 0 && got != (size_t)b->samples * n_all)
@@ -227,7 +225,7 @@ static int result(const struct rigi_capture_slot *s)
 	if (s->ret < 0)
 		return rigi_fail(s->ret, "%s", s->detail);
 	if (s->keep_err < 0)
-		return rigi_fail(s->keep_err, "%s", s->detail);
+		return rigi_fail(s->keep_err, "%s", s->keep_detail);
 	return 0;
 }
 
