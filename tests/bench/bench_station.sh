@@ -13,7 +13,9 @@
 #   captures   the DAQ's captures for the nests' requests.
 # Not a timed test: the figures depend on the machine only through how far
 # it falls behind SPEED (lower SPEED on a loaded machine).
-# Usage: bench_station.sh [PATH/TO/rig] [SPEED] [N...]   (default 10, N 1 2 4 8)
+# Usage: [FIXTURE=FILE] bench_station.sh [PATH/TO/rig] [SPEED] [N...]
+# (default fixtures/sim.yaml, speed 10, N 1 2 4 8; a fixture with
+# `daq.captures: turns` measures turn-taking)
 set -u
 rig=${1:-build/bin/rig}
 speed=${2:-10}
@@ -26,7 +28,7 @@ max=0
 for n in $counts; do [ "$n" -gt $max ] && max=$n; done
 
 demo() { # demo DIR NESTS UNITS
-  (cd "$work" && RIG_DEBUG=info "$rig" demo --fixture "$src/fixtures/sim.yaml" \
+  (cd "$work" && RIG_DEBUG=info "$rig" demo --fixture "${FIXTURE:-$src/fixtures/sim.yaml}" \
     --suite "$src/fixtures/suites/calibrate.yaml" --seed 11 --speed "$speed" \
     --nests "$2" --units "$3" --reports "$1/reports" --calibrations "$1/cal" \
     >"$1.out" 2>"$1.err")

@@ -36,13 +36,23 @@ int64_t rig_wall_time_s(void)
 	return (int64_t)time(NULL);
 }
 
-/* 0: not interrupted; -1: rig_request_interrupt; else the signal number. */
-static volatile sig_atomic_t interrupt_flag;
+/* 0: not interrupted; -1: rig_request_interrupt; else the signal number.
+ * Atomic, not only sig_atomic_t: the nests' threads read it (a lock-free
+ * atomic is also safe in a signal handler). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the interrupt flag is set in a signal handler");
+static atomic_int interrupt_flag;
+
+static void set_flag(int value)
+{
+	int none = 0;
+	atomic_compare_exchange_strong(&interrupt_flag, &none, value);
+}
 
 static void on_signal(int sig)
 {
-	if (!interrupt_flag)
-		interrupt_flag = sig;
+	int saved = errno;
+	set_flag(sig);
+	errno = saved;
 }
 
 void rig_install_interrupt_handlers(void)
@@ -77,20 +87,20 @@ static int thread_cancelled(void)
 
 int rig_interrupted(void)
 {
-	return interrupt_flag != 0 || thread_cancelled();
+	return atomic_load(&interrupt_flag) != 0 || thread_cancelled();
 }
 
 void rig_request_interrupt(void)
 {
-	if (!interrupt_flag)
-		interrupt_flag = -1;
+	set_flag(-1);
 }
 
 const char *rig_interrupt_cause(void)
 {
-	if (!interrupt_flag && thread_cancelled())
+	int flag = atomic_load(&interrupt_flag);
+	if (!flag && thread_cancelled())
 		return "this nest was stopped by the operator (the others go on)";
-	switch (interrupt_flag) {
+	switch (flag) {
 	case SIGINT:
 		return "interrupted by the operator (Ctrl-C)";
 	case SIGTERM:
