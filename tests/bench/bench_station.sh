@@ -42,6 +42,8 @@ def ms(t):
 for f in glob.glob(sys.argv[1] + "/*/*/record.json"):
     r = json.load(open(f))
     print(r["unit"]["serial"], ms(r["started"]), ms(r["ended"]), r["outcome"])
+    if r["outcome"] != "PASS":
+        print(r["unit"]["serial"], r["reason"][:160], file=sys.stderr)
 EOF
 }
 
@@ -52,7 +54,7 @@ echo "station throughput, speed x$speed, calibrate suite, units MN1-011001.. (se
 printf "%-3s %10s %8s %12s %10s %s\n" N slowdown ratio makespan_s captures outcomes
 for n in $counts; do
   demo "$work/n$n" "$n" "$n"
-  times "$work/n$n" | sort >"$work/n$n.t"
+  times "$work/n$n" 2>"$work/n$n.why" | sort >"$work/n$n.t"
   caps=$(sed -n 's/.*DAQ took \([0-9]*\) captures for \([0-9]*\) requests.*/\1\/\2/p' "$work/n$n.err")
   join "$work/alone.t" "$work/n$n.t" | awk -v s="$speed" -v n="$n" -v c="${caps:--}" '
     { alone = ($3 - $2); shared = ($6 - $5); sum += shared / alone; k++
@@ -61,4 +63,5 @@ for n in $counts; do
     END { o = ""; for (x in out) o = o x "=" out[x] " "
           printf "%-3d %10.3f %8.3f %12.1f %10s %s\n", n, sum / k, k / sum,
                  (end - start) / 1000 * s, c, o }'
+  head -2 "$work/n$n.why" | sed 's/^/    not PASS: /'
 done

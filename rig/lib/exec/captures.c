@@ -10,6 +10,7 @@
  * leader alone, as a DAQ that can only serve one nest at a time would.
  * Every nest keeps its own pen alive while it waits; a nest's failure there
  * is its own and never spoils the capture of the others. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #define WAIT_SLICE_NS 50000000L     /* keepalive period while waiting */
 #define WINDOW_STATION_S 0.05       /* how long a leader waits for the others */
 #define WINDOW_MIN_NS 2000000L      /* ... but at least this much real time */
+#define WINDOW_EXPECTED_FRACTION 0.25 /* of a capture, for the nests of the last one */
 
 struct rigi_capture_slot {
 	const struct rigi_capture_req *req;
@@ -95,17 +97,42 @@ static void keep_alive_unlocked(struct rig_station *st, struct rigi_capture_slot
 	pthread_mutex_lock(&st->lock);
 }
 
-/* The leader waits for the other running nests to ask, for a short window
- * of station time, keeping its pen alive. */
+static uint32_t pending_nests(const struct rig_station *st)
+{
+	uint32_t m = 0;
+	for (size_t i = 0; i < st->n_pending; i++)
+		m |= 1u << st->pending[i]->req->nest;
+	return m;
+}
+
+static int64_t station_ns(const struct rig_station *st, double station_s)
+{
+	int64_t ns = (int64_t)(station_s * 1e9 / st->time_scale);
+	return ns > WINDOW_MIN_NS ? ns : WINDOW_MIN_NS;
+}
+
+/* The leader waits, keeping its pen alive, for the other running nests to
+ * ask too: any of them for a short window of station time; the nests the
+ * last capture served (a run-in's back-to-back captures, a sweep's next
+ * point: they come back after analysing theirs) for up to a quarter of the
+ * capture's length, since missing the capture costs them a whole one. */
 static void gather(struct rig_station *st, struct rigi_capture_slot *leader)
 {
-	int64_t window = (int64_t)(WINDOW_STATION_S * 1e9 / st->time_scale);
-	int64_t end = rig_clock_ns() + (window > WINDOW_MIN_NS ? window : WINDOW_MIN_NS);
-	while (st->n_pending < (size_t)st->active && !rig_interrupted()) {
-		int64_t left = end - rig_clock_ns();
-		if (left <= 0)
+	double capture_s = (double)leader->req->samples / st->fx->daq.sample_rate_hz;
+	int64_t start = rig_clock_ns();
+	int64_t end_any = start + station_ns(st, WINDOW_STATION_S);
+	int64_t end_expected = start + station_ns(st, fmax(WINDOW_STATION_S,
+							     WINDOW_EXPECTED_FRACTION * capture_s));
+	while (!rig_interrupted()) {
+		uint32_t asked = pending_nests(st), expected = st->last_batch & st->active;
+		int64_t now = rig_clock_ns(), end;
+		if ((asked & st->active) == st->active)
 			return;
-		struct timespec until = deadline_in(left < WAIT_SLICE_NS ? left : WAIT_SLICE_NS);
+		end = (asked & expected) == expected ? end_any : end_expected;
+		if (now >= end)
+			return;
+		struct timespec until = deadline_in(end - now < WAIT_SLICE_NS ? end - now
+									: WAIT_SLICE_NS);
 		pthread_cond_timedwait(&st->cond, &st->lock, &until);
 		keep_alive_unlocked(st, leader); /* cheap: it sends only when due */
 	}
@@ -127,8 +154,11 @@ static void take_batch(struct rig_station *st, uint32_t capacity, struct batch *
 		b->samples = samples;
 		s->in_batch = 1;
 	}
-	for (size_t i = 0; i < b->n; i++)
+	st->last_batch = 0;
+	for (size_t i = 0; i < b->n; i++) {
 		remove_pending(st, b->member[i]);
+		st->last_batch |= 1u << b->member[i]->req->nest;
+	}
 }
 
 /* Copy member @p s's channels out of the batch's interleaved buffer. */
@@ -260,10 +290,13 @@ int rigi_station_capture(struct rig_station *st, const struct rigi_capture_req *
 	return result(&me);
 }
 
-void rigi_station_nest_active(struct rig_station *st, int delta)
+void rigi_station_nest_active(struct rig_station *st, unsigned nest, int active)
 {
 	pthread_mutex_lock(&st->lock);
-	st->active += delta;
+	if (active)
+		st->active |= 1u << nest;
+	else
+		st->active &= ~(1u << nest);
 	pthread_cond_broadcast(&st->cond);
 	pthread_mutex_unlock(&st->lock);
 }

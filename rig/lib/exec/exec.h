@@ -230,7 +230,8 @@ struct rig_station {
 	struct rigi_capture_slot *pending[RIG_FIXTURE_MAX_NESTS];
 	size_t n_pending;
 	int busy;                   /* a nest leads a capture now */
-	int active;                 /* nests inside a run */
+	uint32_t active;            /* nests inside a run, by index */
+	uint32_t last_batch;        /* the nests the last capture served */
 	unsigned long captures, requests;
 };
 
@@ -246,6 +247,7 @@ int rigi_station_daq_open(struct rig_station *st);
 
 /* One nest's request for a capture of its channels. */
 struct rigi_capture_req {
+	unsigned nest;          /* the nest's index */
 	uint16_t mask;          /* the nest's channels */
 	uint32_t samples;       /* per channel */
 	int16_t *buf;           /* samples x channels, interleaved in increasing channel */
@@ -256,9 +258,9 @@ struct rigi_capture_req {
  *  about the same time (docs/calibration.md, "Sharing the DAQ"). A nest's
  *  keepalive failure never spoils the others' capture. */
 int rigi_station_capture(struct rig_station *st, const struct rigi_capture_req *req);
-/** A nest enters (+1) or leaves (-1) a run: a shared capture waits for the
- *  nests that are running, not for idle ones. */
-void rigi_station_nest_active(struct rig_station *st, int delta);
+/** Nest @p nest enters (@p active 1) or leaves (0) a run: a shared capture
+ *  waits for the nests that are running, not for idle ones. */
+void rigi_station_nest_active(struct rig_station *st, unsigned nest, int active);
 
 /* ---- runner.c ---- */
 void rigi_progress(struct rigi_run *r, const char *step, unsigned point, unsigned n_points,

@@ -19,6 +19,7 @@ static int capture(struct rigi_run *r, double capture_s, int16_t **buf, size_t *
 	const struct rig_sensor *ds = &r->nest->displacement;
 	const struct rig_sensor *fs = &r->nest->force;
 	struct rigi_capture_req req = {
+		.nest = r->nest->index,
 		.mask = (uint16_t)((1u << ds->daq_channel) | (1u << fs->daq_channel)),
 		.samples = (uint32_t)lround(capture_s * r->fx->daq.sample_rate_hz),
 		.keepalive = rigi_keepalive,

@@ -524,7 +524,7 @@ int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out)
 		rig_station_close(own_station);
 		return ret;
 	}
-	rigi_station_nest_active(r.station, +1);
+	rigi_station_nest_active(r.station, r.nest->index, 1);
 	add_sink(&r, (struct rig_event_sink){"journal", rigi_evidence_sink, &ev, 1});
 	rigi_attach_init(&att, &ev, (enum rig_keep_captures)opt->fixture->keep_captures);
 	add_sink(&r, (struct rig_event_sink){"attachments", rigi_attach_sink, &att, 0});
@@ -545,7 +545,7 @@ int rig_run_unit(const struct rig_run_options *opt, struct rig_run_summary *out)
 	ret = rigi_evidence_close(&ev, make_reports, &r, &rec, out->record_path,
 				  sizeof(out->record_path));
 	rigi_release_locks(&r);
-	rigi_station_nest_active(r.station, -1);
+	rigi_station_nest_active(r.station, r.nest->index, 0);
 	rig_station_close(own_station);
 	if (ret < 0)
 		return ret;
