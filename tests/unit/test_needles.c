@@ -9,6 +9,7 @@
 #include <rig/needles.h>
 #include <rig/pcg32.h>
 
+#include "physics.h"
 #include "testsupport.h"
 
 #define RATE_HZ 20000.0
@@ -78,6 +79,53 @@ static void too_noisy(void **state)
 	assert_true(c.confidence < 0.5);
 }
 
+/* The simulator's own phantom physics (sim_phys_force, cam shape) on one
+ * slow stroke — 1 stroke/s, peak 30 µm past the tenting depth — sampled at
+ * the station's 20 kHz with its load cell's 5 mN noise, over the last 20 µm
+ * of the way down. (The station's sensor and DAQ layers are not in this
+ * loop.) Returns the punctures counted, or -1 when not confident. */
+static int sim_stroke_count(const char *serial, enum sim_failure failure, struct rig_pcg32 *noise)
+{
+	struct sim_unit u;
+	double tent, peak, f[SAMPLES * 8];
+	size_t n = 0;
+	struct rig_needle_count c;
+
+	sim_unit_draw(&u, 11, serial, failure);
+	tent = sim_phys_tenting_um(&u);
+	peak = tent + 30.0;
+	for (double t = 0; t < 0.5 && n < SAMPLES * 8; t += 1.0 / RATE_HZ) {
+		double theta = 2.0 * M_PI * t - M_PI;
+		double tip = peak - u.throw_um * sim_phys_cam_shape(&u, theta);
+		if (tip >= tent - 20.0)
+			f[n++] = sim_phys_force(&u, peak, tip, 0) + 5.0 * rig_pcg32_normal(noise);
+	}
+	assert_int_equal(rig_needles_count(f, n, &c), 0);
+	return c.confidence >= 0.5 ? c.punctures : -1;
+}
+
+static void simulated_units(void **state)
+{
+	struct rig_pcg32 noise;
+	int caught = 0, false_alarms = 0, unsure = 0;
+	(void)state;
+	rig_pcg32_seed(&noise, 3, 3);
+	for (int k = 0; k < 75; k++) {
+		char serial[16];
+		int missing = k < 25, n;
+		snprintf(serial, sizeof serial, "MN1-%06d", 9000 + k);
+		n = sim_stroke_count(serial, missing ? SIM_FAILURE_MISSING_NEEDLE : SIM_FAILURE_NONE,
+				     &noise);
+		unsure += n < 0;
+		caught += missing && n == 11;
+		false_alarms += !missing && n >= 0 && n != 12;
+	}
+	print_message("simulated slow strokes: %d of 25 missing caught, %d false alarms "
+		      "in 50 healthy, %d not judged\n", caught, false_alarms, unsure);
+	assert_true(caught >= 24);
+	assert_int_equal(false_alarms, 0);
+}
+
 static void bad_input(void **state)
 {
 	double f[32] = {0};
@@ -93,6 +141,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(healthy_and_missing),
 		cmocka_unit_test(too_noisy),
+		cmocka_unit_test(simulated_units),
 		cmocka_unit_test(bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
