@@ -58,11 +58,32 @@ static void draw_cam_and_phantom(struct sim_unit *u, uint64_t seed, const char *
 	u->rebound = SIM_PHANTOM_TENT_RESIDUAL;
 }
 
+/* Each needle's tip height in the cartridge, from its own stream so that
+ * the other streams (and every unit's existing ground truth) are unchanged.
+ * Centred on their mean: the cartridge as a whole punctures at the tenting
+ * depth as before, the needles one by one around it. The missing needle's
+ * index is drawn for every unit, so the stream does not depend on the
+ * failure mode. */
+static void draw_needles(struct sim_unit *u, uint64_t seed, const char *serial)
+{
+	struct rig_pcg32 r;
+	double mean = 0.0;
+
+	rig_pcg32_seed_named(&r, seed, serial, "needles");
+	for (int i = 0; i < SIM_NEEDLES; i++) {
+		u->needle_dz_um[i] = unif(&r, -SIM_NEEDLE_SPREAD_UM, SIM_NEEDLE_SPREAD_UM);
+		mean += u->needle_dz_um[i] / SIM_NEEDLES;
+	}
+	for (int i = 0; i < SIM_NEEDLES; i++)
+		u->needle_dz_um[i] -= mean;
+	u->missing_index = (int)(rig_pcg32_uniform(&r) * SIM_NEEDLES) % SIM_NEEDLES;
+}
+
 static void draw_failures(struct sim_unit *u, uint64_t seed, const char *serial)
 {
 	struct rig_pcg32 r;
 	rig_pcg32_seed_named(&r, seed, serial, "failure");
-	u->needles = 12;
+	u->needles = SIM_NEEDLES;
 	u->bent_force_mult = unif(&r, 1.5, 2.0);
 	u->bent_um = unif(&r, 60.0, 120.0);
 	u->cartridge_um = unif(&r, 200.0, 400.0);
@@ -78,6 +99,7 @@ void sim_unit_draw(struct sim_unit *u, uint64_t seed, const char *serial,
 	draw_depth(u, seed, serial);
 	draw_drive(u, seed, serial);
 	draw_cam_and_phantom(u, seed, serial);
+	draw_needles(u, seed, serial);
 	draw_failures(u, seed, serial);
 }
 
@@ -155,6 +177,33 @@ double sim_phys_penetration(const struct sim_unit *u, double protrusion_um)
 	return protrusion_um - u->rebound * tent;
 }
 
+static int needle_present(const struct sim_unit *u, int i)
+{
+	return !(u->failure == SIM_FAILURE_MISSING_NEEDLE && i == u->missing_index);
+}
+
+/* Going down through the puncture: the tenting force and the drag are
+ * shared by the needles present, and each needle's share changes from
+ * tenting to drag when its own tip reaches the tenting depth, so the
+ * force falls in one step per needle (a staircase a few µm wide). Below the
+ * first and past the last puncture this is the whole-cartridge model. */
+static double puncture_staircase(const struct sim_unit *u, double tent, double tip_um)
+{
+	double tenting = u->stiffness_mn_um * tip_um;
+	double drag = u->drag_mn + u->drag_slope_mn_um * (tip_um - tent);
+	int present = 0, punctured = 0;
+
+	for (int i = 0; i < u->needles && i < SIM_NEEDLES; i++) {
+		if (!needle_present(u, i))
+			continue;
+		present++;
+		punctured += tip_um >= tent + u->needle_dz_um[i];
+	}
+	if (!present)
+		return tenting;
+	return (tenting * (present - punctured) + drag * punctured) / present;
+}
+
 double sim_phys_force(const struct sim_unit *u, double peak_um, double tip_um,
 		      int retracting)
 {
@@ -163,10 +212,10 @@ double sim_phys_force(const struct sim_unit *u, double peak_um, double tip_um,
 
 	if (tip_um <= 0)
 		return 0.0;
-	if (peak_um < tent || (!retracting && tip_um < tent))
-		return u->stiffness_mn_um * tip_um;  /* tenting, elastic both ways */
+	if (peak_um < tent)
+		return u->stiffness_mn_um * tip_um;  /* no puncture: tenting, elastic both ways */
 	if (!retracting)
-		return u->drag_mn + u->drag_slope_mn_um * (tip_um - tent);
+		return puncture_staircase(u, tent, tip_um);
 	bottom = u->drag_mn + u->drag_slope_mn_um * (peak_um - tent);
 	return bottom * exp(-(peak_um - tip_um) / RETRACT_DECAY_UM);
 }

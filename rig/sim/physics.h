@@ -18,6 +18,8 @@
                                        * slowest unit still reaches 150/s under load */
 #define SIM_DUTY_FULL 1000.0
 #define SIM_SKIP_TWITCH 0.02         /* a skipped stroke still moves 2 % of the throw */
+#define SIM_NEEDLES 12               /* needles per MN1 cartridge */
+#define SIM_NEEDLE_SPREAD_UM 3.0     /* tip heights differ by up to ±3 µm in a cartridge */
 
 /** Per-unit parameters; see docs/sim-pen.md for their distributions. */
 struct sim_unit {
@@ -31,6 +33,11 @@ struct sim_unit {
 	double throw_um, h2, peak_jitter_um;
 	/* phantom */
 	double stiffness_mn_um, puncture_mn, drag_mn, drag_slope_mn_um, rebound;
+	/* needle tips: each one's height below the cartridge's mean tip (µm,
+	 * mean 0), so needle i punctures when the hub is at tenting + dz[i];
+	 * the needle a missing-needle unit lacks */
+	double needle_dz_um[SIM_NEEDLES];
+	int missing_index;
 	/* failure modes (only the unit's own failure is applied) */
 	int needles;
 	double bent_force_mult, bent_um, cartridge_um, skip_frac;
@@ -38,7 +45,7 @@ struct sim_unit {
 };
 
 /** Draw the parameters of unit @p serial in run @p seed (PCG32 streams named
- *  "depth", "drive", "cam", "phantom", "failure"), so that one failure mode
+ *  "depth", "drive", "cam", "phantom", "needles", "failure"), so that one failure mode
  *  does not change the draws of the others. */
 void sim_unit_draw(struct sim_unit *u, uint64_t seed, const char *serial,
 		   enum sim_failure failure);

@@ -359,6 +359,45 @@ static void backlash_sag_and_warm_up(void **state)
 	sim_pen_free(pen);
 }
 
+/* Downward force steps larger than 20 mN as the tip goes down through the
+ * puncture in 0.01 µm increments (the drag slope adds < 0.001 mN a step). */
+static int puncture_steps(const struct sim_unit *u)
+{
+	double tent = sim_phys_tenting_um(u), prev = -1.0;
+	int steps = 0;
+
+	for (double tip = tent - 10.0; tip < tent + 10.0; tip += 0.01) {
+		double fmn = sim_phys_force(u, tent + 200.0, tip, 0);
+		steps += prev >= 0 && prev - fmn > 20.0;
+		prev = fmn;
+	}
+	return steps;
+}
+
+/* The puncture is a staircase of one step per needle present: 12 on a
+ * healthy cartridge, 11 with a needle missing, the same total force. */
+static void needle_staircase(void **state)
+{
+	(void)state;
+	for (int k = 0; k < 20; k++) {
+		char serial[16];
+		struct sim_unit ok, missing;
+		double tent;
+
+		snprintf(serial, sizeof serial, "MN1-%06d", 700 + k);
+		sim_unit_draw(&ok, 5, serial, SIM_FAILURE_NONE);
+		sim_unit_draw(&missing, 5, serial, SIM_FAILURE_MISSING_NEEDLE);
+		assert_int_equal(puncture_steps(&ok), 12);
+		assert_int_equal(puncture_steps(&missing), 11);
+		tent = sim_phys_tenting_um(&ok);
+		/* whole-cartridge model outside the staircase */
+		assert_true(fabs(sim_phys_force(&ok, tent + 200, tent - 7, 0) -
+				 ok.stiffness_mn_um * (tent - 7)) < 1e-9);
+		assert_true(fabs(sim_phys_force(&ok, tent + 200, tent + 7, 0) -
+				 (ok.drag_mn + ok.drag_slope_mn_um * 7)) < 1e-9);
+	}
+}
+
 static void failure_bent_missing_cartridge(void **state)
 {
 	struct fix *f = *state;
@@ -711,6 +750,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(phantom_forces, setup, teardown),
 		cmocka_unit_test_setup_teardown(backlash_sag_and_warm_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(failure_bent_missing_cartridge, setup, teardown),
+		cmocka_unit_test(needle_staircase),
 		cmocka_unit_test_setup_teardown(failure_skipped_strokes, setup, teardown),
 		cmocka_unit_test_setup_teardown(failure_stall, setup, teardown),
 		cmocka_unit_test_setup_teardown(failure_detent_slip, setup, teardown),
