@@ -298,8 +298,47 @@ static int parse_name(const char *name, int *q, unsigned *d, unsigned *r)
 	return -1;
 }
 
+/* The truth at each measuring point, taken when the runner announces the
+ * point (before its capture: on a lockstep clock, at the capture's start),
+ * so that warm-up and detent drift between the point and the end of the run
+ * are not mistaken for measurement error. */
+#define MAX_POINTS 96
+struct point_truths {
+	struct rig_sim *sim;
+	size_t n;
+	struct {
+		char step[RIG_RECORD_NAME_MAX];
+		unsigned d, r;
+		struct truth t;
+	} p[MAX_POINTS];
+};
+
+static void on_progress(const struct rig_run_progress *p, void *user)
+{
+	struct point_truths *pt = user;
+	unsigned d, r;
+	if (pt->n < MAX_POINTS && sscanf(p->text, "%u um at %u spm", &d, &r) == 2) {
+		snprintf(pt->p[pt->n].step, sizeof(pt->p[0].step), "%s", p->step);
+		pt->p[pt->n].d = d;
+		pt->p[pt->n].r = r;
+		pt->p[pt->n].t = ask_user(pt->sim, d, r);
+		pt->n++;
+	}
+}
+
+static const struct truth *point_find(const struct point_truths *pt, const char *step,
+				      unsigned d, unsigned r)
+{
+	for (size_t i = 0; i < pt->n; i++)
+		if (pt->p[i].d == d && pt->p[i].r == r && pt->p[i].t.ok &&
+		    !strcmp(pt->p[i].step, step))
+			return &pt->p[i].t;
+	return NULL;
+}
+
 static void collect(struct unit_result *u, int suite, const struct rig_record *rec,
-		    const struct grid *before, const struct grid *after)
+		    const struct point_truths *pt, const struct grid *before,
+		    const struct grid *after)
 {
 	for (size_t i = 0; i < rec->n_steps; i++) {
 		const struct rig_record_step *st = rec->steps[i];
@@ -314,9 +353,12 @@ static void collect(struct unit_result *u, int suite, const struct rig_record *r
 			int q;
 			if (parse_name(m->name, &q, &d, &r) < 0)
 				continue;
-			/* As found is measured first, as left last: the truth
-			 * taken before and after the run stands for each. */
-			t = grid_find(step == ST_FOUND ? before : after, d, r);
+			/* Without a point's own truth (none announced): as found
+			 * is measured first, as left last, so the truth taken
+			 * before or after the run stands for it. */
+			t = point_find(pt, st->name, d, r);
+			if (!t)
+				t = grid_find(step == ST_FOUND ? before : after, d, r);
 			if (!t)
 				continue;
 			struct meas *o = &u->m[u->n_meas++];
@@ -340,16 +382,22 @@ static int run_suite(struct worker *w, struct unit_result *u, int suite)
 				      .simulated = 1, .seed = w->o->seed,
 				      .time_scale = w->time_scale, .reports_dir = w->out,
 				      .calibrations_dir = w->out, .report_formats = "none",
-				      .operator_name = "bench"};
+				      .operator_name = "bench", .progress = on_progress};
 	struct rig_run_summary sum;
 	struct rig_record *rec = NULL;
 	struct grid before, after;
 	char cal_dir[400];
+	struct point_truths *pt = calloc(1, sizeof(*pt));
 	int64_t t0 = rig_clock_ns();
 
+	if (!pt)
+		return -1;
+	pt->sim = w->sim;
+	opt.progress_user = pt;
 	grid_take(w->sim, &before);
 	if (rig_run_unit(&opt, &sum) < 0) {
 		fprintf(stderr, "bench_groundtruth: %s: %s\n", u->serial, rig_last_error());
+		free(pt);
 		return -1;
 	}
 	u->s[suite].wall_s = (double)(rig_clock_ns() - t0) * 1e-9;
@@ -359,9 +407,10 @@ static int run_suite(struct worker *w, struct unit_result *u, int suite)
 	snprintf(u->s[suite].reason, sizeof(u->s[suite].reason), "%.159s", sum.reason);
 	u->s[suite].named = u->failure && strstr(sum.reason, mode_word(u->failure)) != NULL;
 	if (rig_record_load(sum.record_path, &rec) == 0) {
-		collect(u, suite, rec, &before, &after);
+		collect(u, suite, rec, pt, &before, &after);
 		rig_record_free(rec);
 	}
+	free(pt);
 	if (suite == SUITE_CAL)
 		grid_worst(&after, &u->al_depth_um, &u->al_rate_pct);
 	/* Keep the disk small over 10,000 runs: the record has been read. */
