@@ -244,12 +244,15 @@ static int load_pen(struct worker *w, const char *serial, int failure)
 /* Does the pen just loaded (factory table) belong to class @p c? */
 static int in_class(struct worker *w, int c)
 {
-	struct truth full = ask(w->sim, "truth 0 service 0 1000");
+	struct truth full;
 	struct grid g;
 	double worst = 0;
-	if (c == CLS_HEALTHY)
+	/* Healthy and failure-mode units are taken as drawn: selecting them
+	 * would bias the figures they stand for. */
+	if (c == CLS_HEALTHY || c == CLS_FAILURE)
 		return 1;
 	if (c == CLS_SLOW || c == CLS_FAST) {
+		full = ask(w->sim, "truth 0 service 0 1000");
 		/* The drive's speed at full duty with the needles withdrawn: the
 		 * bottom and top fifth of the +-10 % spread. */
 		double rel = full.rate_spm / 60.0 / NOMINAL_FULL_HZ - 1.0;
