@@ -459,10 +459,12 @@ out:
 }
 
 /* The population: in every 20 units, one per failure mode (6 modes: 5 %
- * each), 2 slow, 2 fast, 3 near-limit and the rest healthy draws. */
-static void plan(unsigned index, int n_modes, int *cls, int *failure)
+ * each), 2 slow, 2 fast, 3 near-limit and the rest healthy draws. The
+ * real-time units (index >= @p n_lockstep) walk the 20 slots in steps of 7,
+ * so that a subset smaller than 20 is still mixed. */
+static void plan(unsigned index, unsigned n_lockstep, int n_modes, int *cls, int *failure)
 {
-	unsigned k = index % 20;
+	unsigned k = index < n_lockstep ? index % 20 : (index - n_lockstep) * 7 % 20;
 	*failure = 0;
 	if (k < (unsigned)n_modes)
 		*cls = CLS_FAILURE, *failure = (int)k + 1;
@@ -481,7 +483,7 @@ static int run_one(struct worker *w, unsigned index, int n_modes, struct unit_re
 	memset(u, 0, sizeof(*u));
 	u->index = index;
 	u->al_depth_um = u->al_rate_pct = u->use_rate0_pct = u->use_rate10_pct = NAN;
-	plan(index, n_modes, &u->cls, &u->failure);
+	plan(index, w->o->units, n_modes, &u->cls, &u->failure);
 	for (unsigned c = 0; c < CANDIDATES; c++) {
 		/* Serials never shared between units: 48 candidates each. */
 		snprintf(u->serial, sizeof(u->serial), "MN1-%06u",
