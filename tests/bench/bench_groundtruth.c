@@ -727,7 +727,7 @@ int main(int argc, char **argv)
 	size_t n = 0;
 	int64_t t0;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) { /* OPTION VALUE pairs */
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v)
 			usage();
@@ -748,7 +748,6 @@ int main(int argc, char **argv)
 				usage();
 		} else
 			usage();
-		i++;
 	}
 	if (!o.jobs || o.jobs > 64 || !(o.rt_speed > 0) || o.units + o.realtime > 20000)
 		usage();
