@@ -154,11 +154,16 @@ static void take_batch(struct rig_station *st, uint32_t capacity, struct batch *
 		b->samples = samples;
 		s->in_batch = 1;
 	}
+	/* The queue keeps the others, in their order. */
+	size_t kept = 0;
 	st->last_batch = 0;
-	for (size_t i = 0; i < b->n; i++) {
-		remove_pending(st, b->member[i]);
-		st->last_batch |= 1u << b->member[i]->req->nest;
+	for (size_t i = 0; i < st->n_pending; i++) {
+		if (st->pending[i]->in_batch)
+			st->last_batch |= 1u << st->pending[i]->req->nest;
+		else
+			st->pending[kept++] = st->pending[i];
 	}
+	st->n_pending = kept;
 }
 
 /* Copy member @p s's channels out of the batch's interleaved buffer. */
@@ -218,7 +223,7 @@ static void lead(struct rig_station *st, struct rigi_capture_slot *me)
 {
 	const struct rig_daq_info *di = rig_daq_get_info(st->daq);
 	const atomic_int *own_stop = rigi_thread_cancel();
-	struct batch b;
+	struct batch b = {0};
 	int16_t *all = NULL;
 	int ret;
 
