@@ -235,6 +235,13 @@ struct rig_station {
 	unsigned long captures, requests;
 };
 
+/** Take the lock file @p dir/@p name (flock @p op, LOCK_SH or LOCK_EX,
+ *  never waiting); with @p note, "pid P, NOTE" is written into it for the
+ *  next one who finds it held. The file descriptor (close it to release),
+ *  RIG_ERR_BUSY with the holder's line in @p held_by (detail not set), or
+ *  the error opening it. */
+int rigi_lock_take(const char *dir, const char *name, int op, const char *note,
+		   char *held_by, size_t cap);
 /** The lock-file folder, reports/.station/<id>. */
 void rigi_station_lock_dir(const struct rig_station *st, char *out, size_t cap);
 /** 0 when this process holds the station's DAQ, else the error (BUSY, naming

@@ -30,29 +30,21 @@
  * this process's (station.c). */
 static int take_nest_lock(struct rigi_run *r)
 {
-	char dir[1100], path[1200], holder[256] = "", line[256];
-	int fd, ret;
+	char dir[1100], name[32], note[RIG_RUN_ID_MAX + 8], holder[256];
+	int ret;
 	rigi_station_lock_dir(r->station, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/nest%u.lock", dir, r->nest->index);
+	snprintf(name, sizeof(name), "nest%u.lock", r->nest->index);
+	snprintf(note, sizeof(note), "run %s", r->run_id);
 	if ((ret = rigi_mkdir_p(dir)) < 0)
 		return ret;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return rigi_fail(errno == ENOSPC ? RIG_ERR_NOSPACE : RIG_ERR_IO,
-				 "cannot open the lock file %s: %s", path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
-		holder[n > 0 ? n : 0] = '\0';
-		holder[strcspn(holder, "\n")] = '\0';
-		close(fd);
+	ret = rigi_lock_take(dir, name, LOCK_EX, note, holder, sizeof(holder));
+	if (ret == RIG_ERR_BUSY)
 		return rigi_fail(RIG_ERR_BUSY, "nest %u of station %s is in use (%s); wait for it "
 				 "to finish or stop it, then retest", r->nest->index,
 				 r->fx->station_id, holder[0] ? holder : "holder unknown");
-	}
-	snprintf(line, sizeof(line), "pid %ld, run %s\n", (long)getpid(), r->run_id);
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, line, strlen(line), 0) < 0)
-		RIGI_WARN("run", "cannot note the holder in %s: %s", path, strerror(errno));
-	r->nest_lock = fd;
+	if (ret < 0)
+		return ret;
+	r->nest_lock = ret;
 	return rigi_station_check(r->station);
 }
 

@@ -20,12 +20,28 @@ void rigi_station_lock_dir(const struct rig_station *st, char *out, size_t cap)
 	snprintf(out, cap, "%s/.station/%s", st->reports, st->fx->station_id);
 }
 
-/* The holder line of a lock file another process holds, "" when unknown. */
-static void read_holder(int fd, char *out, size_t cap)
+int rigi_lock_take(const char *dir, const char *name, int op, const char *note,
+		   char *held_by, size_t cap)
 {
-	ssize_t n = pread(fd, out, cap - 1, 0);
-	out[n > 0 ? n : 0] = '\0';
-	out[strcspn(out, "\n")] = '\0';
+	char path[1200], line[300];
+	int fd;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	held_by[0] = '\0';
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return rigi_fail(errno == ENOSPC ? RIG_ERR_NOSPACE : RIG_ERR_IO,
+				 "cannot open the lock file %s: %s", path, strerror(errno));
+	if (flock(fd, op | LOCK_NB) != 0) {
+		ssize_t n = pread(fd, held_by, cap - 1, 0);
+		held_by[n > 0 ? n : 0] = '\0';
+		held_by[strcspn(held_by, "\n")] = '\0';
+		close(fd);
+		return RIG_ERR_BUSY;
+	}
+	snprintf(line, sizeof(line), "pid %ld, %s\n", (long)getpid(), note ? note : "");
+	if (note && (ftruncate(fd, 0) != 0 || pwrite(fd, line, strlen(line), 0) < 0))
+		RIGI_WARN("station", "cannot note the holder in %s: %s", path, strerror(errno));
+	return fd;
 }
 
 /* station.lock, shared: every process running nests of this station holds
@@ -33,21 +49,17 @@ static void read_holder(int fd, char *out, size_t cap)
  * daq.lock, exclusive: one process drives the DAQ, for all its nests. */
 static int take_station_locks(struct rig_station *st)
 {
-	char dir[1100], path[1200], holder[200], line[300];
+	char dir[1100], holder[200];
 	int ret;
 	rigi_station_lock_dir(st, dir, sizeof(dir));
 	if ((ret = rigi_mkdir_p(dir)) < 0)
 		return ret;
-	for (int i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, i == 0 ? "station.lock" : "daq.lock");
-		st->lock_fd[i] = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (st->lock_fd[i] < 0)
-			return rigi_fail(errno == ENOSPC ? RIG_ERR_NOSPACE : RIG_ERR_IO,
-					 "cannot open the lock file %s: %s", path, strerror(errno));
+	ret = rigi_lock_take(dir, "station.lock", LOCK_SH, NULL, holder, sizeof(holder));
+	if (ret >= 0) {
+		st->lock_fd[0] = ret;
+		ret = rigi_lock_take(dir, "daq.lock", LOCK_EX, st->holder, holder, sizeof(holder));
 	}
-	if (flock(st->lock_fd[0], LOCK_SH | LOCK_NB) != 0 ||
-	    flock(st->lock_fd[1], LOCK_EX | LOCK_NB) != 0) {
-		read_holder(st->lock_fd[1], holder, sizeof(holder));
+	if (ret == RIG_ERR_BUSY) {
 		st->busy_err = RIG_ERR_BUSY;
 		snprintf(st->busy_detail, sizeof(st->busy_detail),
 			 "the DAQ of station %s is in use by another process (%s): one process "
@@ -56,9 +68,9 @@ static int take_station_locks(struct rig_station *st)
 			 st->fx->station_id, holder[0] ? holder : "holder unknown");
 		return 0;
 	}
-	snprintf(line, sizeof(line), "pid %ld, %s\n", (long)getpid(), st->holder);
-	if (ftruncate(st->lock_fd[1], 0) != 0 || pwrite(st->lock_fd[1], line, strlen(line), 0) < 0)
-		RIGI_WARN("station", "cannot note the holder in %s: %s", path, strerror(errno));
+	if (ret < 0)
+		return ret;
+	st->lock_fd[1] = ret;
 	return 0;
 }
 
