@@ -29,6 +29,7 @@ struct rigi_sweep {
 /* One DAQ capture of the nest, analysed. */
 struct rigi_sample {
 	struct rig_analysis *an;   /* owned; NULL when the capture failed */
+	struct rig_capture *cap;   /* owned; its samples, kept by rigi_sample_take_keep only */
 	size_t n_accepted;         /* accepted strokes */
 	double max_force_mn;       /* largest force seen (safety) */
 	double max_disp_um;        /* largest protrusion seen (safety) */
@@ -123,6 +124,9 @@ int rigi_keepalive(void *run);
  * 50 ppm tolerance taken as a rectangular distribution). */
 #define RIGI_DAQ_CLOCK_REL_U (50e-6 / 1.7320508075688772)
 int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *out);
+/** rigi_sample_take keeping the capture's samples in out->cap (a step that
+ *  reads the waveform itself: the needle count). */
+int rigi_sample_take_keep(struct rigi_run *r, double capture_s, struct rigi_sample *out);
 void rigi_sample_free(struct rigi_sample *s);
 /** Both sensors of the nest read OK now: 0, or RIG_ERR_INSTRUMENT / a link
  *  error naming the sensor. */

@@ -32,7 +32,7 @@ static int capture(struct rigi_run *r, double capture_s, int16_t **buf, size_t *
 	return rigi_station_capture(r->station, &req);
 }
 
-int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *out)
+static int sample_take(struct rigi_run *r, double capture_s, int keep, struct rigi_sample *out)
 {
 	const struct rig_sensor *ds = &r->nest->displacement;
 	const struct rig_sensor *fs = &r->nest->force;
@@ -87,9 +87,23 @@ int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *o
 	} else {
 		rigi_error_context("DAQ capture of nest %u (%.2f s)", r->nest->index, capture_s);
 	}
+	if (ret == 0 && keep) {
+		out->cap = cap;
+		cap = NULL;
+	}
 	rig_capture_free(cap);
 	free(buf);
 	return ret;
+}
+
+int rigi_sample_take(struct rigi_run *r, double capture_s, struct rigi_sample *out)
+{
+	return sample_take(r, capture_s, 0, out);
+}
+
+int rigi_sample_take_keep(struct rigi_run *r, double capture_s, struct rigi_sample *out)
+{
+	return sample_take(r, capture_s, 1, out);
 }
 
 static int sensor_ok(const char *what, const char *uri, int ret,
@@ -119,7 +133,9 @@ int rigi_sensors_ok(struct rigi_run *r)
 void rigi_sample_free(struct rigi_sample *s)
 {
 	rig_analysis_free(s->an);
+	rig_capture_free(s->cap);
 	s->an = NULL;
+	s->cap = NULL;
 }
 
 double rigi_protrusion_u(const struct rigi_run *r, const struct rig_analysis *an)
