@@ -17,7 +17,11 @@
 #      calibrates it from service mode (as-found skipped, recorded so): PASS;
 #   5. run-in: a pen calibrated by the shipped suite (which runs the drive
 #      warm before the rate sweep) still strokes within 1 % of every speed
-#      level after 10 minutes of use (cold-calibrated: about +1.6 %).
+#      level after 10 minutes of use (cold-calibrated: about +1.6 %);
+#   6. a cartridge with a needle missing (it measures like a good one at
+#      every speed level) fails both shipped suites at the needle count,
+#      named: "missing needle: 11 of 12 punctures seen", never calibrated;
+#      the healthy pen of case 5 passed the same step (12 of 12).
 # Usage: test_verdicts.sh PATH/TO/rig SOURCE_DIR
 set -u
 rig=$1
@@ -224,6 +228,42 @@ if [ "$(cat "$work/runin.rc")" = 0 ] && [ -n "$rec" ] &&
 else
   fail "5 run-in" "want PASS and every speed level within 1 % after 10 minutes of use (worst $worst %)" \
     "$work/runin.out" "$work/use.err"
+fi
+
+# ---- 6. A missing needle. ----
+ctl load 0 NEEDLE-0001 missing-needle >/dev/null
+for suite in verify calibrate; do
+  run "needle-$suite" $suite
+  rec=$(last_record NEEDLE-0001)
+  if [ "$(cat "$work/needle-$suite.rc")" = 1 ] && [ -n "$rec" ] &&
+    grep -q "needle_count: missing needle: 11 of 12 punctures seen" "$work/needle-$suite.out" &&
+    $py - "$rec" <<'EOF'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["outcome"] == "FAIL" and r["error"] is None, (r["outcome"], r["error"])
+nc = [s for s in r["steps"] if s["type"] == "needle_count"][0]
+m = [m for m in nc["measurements"] if m["name"] == "needle_count"][0]
+assert (nc["outcome"], m["value"], m["outcome"], m["judged"]) == ("FAIL", 11, "FAIL", True), m
+assert m["n"] >= 3, m
+assert not any(s["type"] in ("write_table", "as_left") for s in r["steps"]), r["steps"]
+EOF
+    pass "6 missing needle, $suite suite: FAIL at the needle count, 11 of 12 named, not calibrated"
+  else
+    fail "6 missing needle, $suite suite" "want exit 1 and FAIL 'missing needle: 11 of 12'" \
+      "$work/needle-$suite.out"
+  fi
+done
+healthy=$(last_record RUNIN-0001)
+if [ -n "$healthy" ] && $py - "$healthy" <<'EOF'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+nc = [s for s in r["steps"] if s["type"] == "needle_count"][0]
+m = [m for m in nc["measurements"] if m["name"] == "needle_count"][0]
+assert (nc["outcome"], m["value"]) == ("PASS", 12), (nc["outcome"], m)
+EOF
+  pass "6 the healthy pen of case 5: 12 of 12 needles"
+else
+  fail "6 healthy pen's needle count" "want PASS with 12 needles in $healthy"
 fi
 
 echo "test_verdicts: $passed passed, $failed failed"

@@ -26,7 +26,7 @@ static void assert_tolerance(const struct rig_tolerance *t, double abs, double r
 static void calibrate_suite(void **state)
 {
 	static const enum rig_step_type order[] = {
-		RIG_STEP_IDENTIFY,   RIG_STEP_READINESS, RIG_STEP_AS_FOUND,
+		RIG_STEP_IDENTIFY,   RIG_STEP_READINESS, RIG_STEP_AS_FOUND, RIG_STEP_NEEDLE_COUNT,
 		RIG_STEP_DEPTH_SWEEP, RIG_STEP_RUN_IN,    RIG_STEP_RATE_SWEEP,
 		RIG_STEP_FIT,        RIG_STEP_WRITE_TABLE, RIG_STEP_READ_BACK,
 		RIG_STEP_AS_LEFT};
@@ -36,8 +36,8 @@ static void calibrate_suite(void **state)
 	assert_string_equal(s->name, "calibrate");
 	assert_string_equal(s->version, "1.0");
 	assert_non_null(s->description);
-	assert_int_equal(s->n_steps, 10);
-	for (size_t i = 0; i < 10; i++) {
+	assert_int_equal(s->n_steps, 11);
+	for (size_t i = 0; i < 11; i++) {
 		assert_int_equal(s->steps[i].type, order[i]);
 		assert_string_equal(s->steps[i].name, rig_step_type_name(order[i]));
 	}
@@ -47,25 +47,35 @@ static void calibrate_suite(void **state)
 	assert_int_equal(af->min_strokes, 20);
 	assert_tolerance(&af->depth, 150, 0, RIG_GUARD_GUARDED, 1);
 	assert_tolerance(&af->rate, 0, 0.10, RIG_GUARD_GUARDED, 1);
-	const struct rig_step_depth_sweep *ds = &s->steps[3].u.depth_sweep;
+	const struct rig_step_needle_count *nc = &s->steps[3].u.needle_count;
+	assert_int_equal(nc->needles, 12);
+	assert_int_equal(nc->probe_code, 1200);
+	assert_int_equal(nc->probe_duty, 400);
+	assert_int_equal(nc->min_duty, 100);
+	assert_int_equal(nc->max_duty, 300);
+	assert_int_equal(nc->above_dead_band, 4);
+	assert_int_equal(nc->passes, 3);
+	assert_true(nc->past_puncture_um == 40 && nc->max_s == 20 &&
+		    nc->max_approach_um_per_ms == 5);
+	const struct rig_step_depth_sweep *ds = &s->steps[4].u.depth_sweep;
 	assert_int_equal(ds->n_codes, 40);
 	assert_int_equal(ds->codes[0], 100);
 	assert_int_equal(ds->codes[39], 4000);
 	assert_true(ds->approach_up);
 	assert_int_equal(ds->duty, 600);
 	assert_int_equal(ds->stop_above_um, 2800);
-	const struct rig_step_run_in *ri = &s->steps[4].u.run_in;
+	const struct rig_step_run_in *ri = &s->steps[5].u.run_in;
 	assert_int_equal(ri->code, 0);
 	assert_int_equal(ri->duty, 1000);
 	assert_true(ri->capture_s == 2 && ri->window_s == 30 && ri->max_slope_pct_per_min == 0.25);
 	assert_true(ri->min_s == 30 && ri->max_s == 600);
-	const struct rig_step_rate_sweep *rs = &s->steps[5].u.rate_sweep;
+	const struct rig_step_rate_sweep *rs = &s->steps[6].u.rate_sweep;
 	assert_int_equal(rs->n_duties, 17);
 	assert_int_equal(rs->duties[16], 1000);
 	assert_int_equal(rs->code, 0);
-	assert_int_equal(s->steps[6].u.fit.max_degree, 3);
-	assert_true(s->steps[6].u.fit.monotone);
-	const struct rig_step_measure *al = &s->steps[9].u.measure;
+	assert_int_equal(s->steps[7].u.fit.max_degree, 3);
+	assert_true(s->steps[7].u.fit.monotone);
+	const struct rig_step_measure *al = &s->steps[10].u.measure;
 	assert_tolerance(&al->depth, 50, 0.05, RIG_GUARD_GUARDED, 1);
 	assert_tolerance(&al->rate, 0, 0.03, RIG_GUARD_GUARDED, 1);
 	rig_suite_free(s);
@@ -77,14 +87,15 @@ static void verify_suite_writes_nothing(void **state)
 	struct rig_suite *s = NULL;
 	(void)state;
 	assert_int_equal(rig_suite_load(RIG_SOURCE_DIR "/fixtures/suites/verify.yaml", &s), 0);
-	assert_int_equal(s->n_steps, 4);
+	assert_int_equal(s->n_steps, 5);
 	for (size_t i = 0; i < s->n_steps; i++) {
 		assert_int_not_equal(s->steps[i].type, RIG_STEP_WRITE_TABLE);
 		assert_int_not_equal(s->steps[i].type, RIG_STEP_DEPTH_SWEEP);
 		assert_int_not_equal(s->steps[i].type, RIG_STEP_FIT);
 	}
 	assert_int_equal(s->steps[2].type, RIG_STEP_AS_FOUND);
-	assert_int_equal(s->steps[3].type, RIG_STEP_AS_LEFT);
+	assert_int_equal(s->steps[3].type, RIG_STEP_NEEDLE_COUNT);
+	assert_int_equal(s->steps[4].type, RIG_STEP_AS_LEFT);
 	rig_suite_free(s);
 }
 
@@ -129,7 +140,7 @@ static void every_form_and_override(void **state)
 static void step_type_names(void **state)
 {
 	(void)state;
-	for (int t = RIG_STEP_IDENTIFY; t <= RIG_STEP_AS_LEFT; t++)
+	for (int t = RIG_STEP_IDENTIFY; t <= RIG_STEP_NEEDLE_COUNT; t++)
 		assert_int_equal(rig_step_type_parse(rig_step_type_name((enum rig_step_type)t)), t);
 	assert_null(rig_step_type_name((enum rig_step_type)99));
 	assert_int_equal(rig_step_type_parse("calibrate"), -1);
@@ -144,7 +155,7 @@ struct bad_case {
 static const struct bad_case bad_suites[] = {
 	{"bad_suite_step_type.yaml", 24, 11,
 	 "'type': expected one of identify, readiness, as_found, depth_sweep, rate_sweep, fit, "
-	 "write_table, read_back, as_left, run_in, found 'fitting'"},
+	 "write_table, read_back, as_left, run_in, needle_count, found 'fitting'"},
 	{"bad_suite_step_key.yaml", 16, 5, "unknown key 'duty' in 'steps[2] (as_found)'"},
 	{"bad_suite_missing_key.yaml", 16, 5,
 	 "expected key 'duty' in 'steps[3] (depth_sweep)', found none"},

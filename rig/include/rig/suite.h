@@ -26,6 +26,7 @@ enum rig_step_type {
 	RIG_STEP_READ_BACK,       /* read the active table back, compare bytes */
 	RIG_STEP_AS_LEFT,         /* measure again after adjusting; the acceptance verdict */
 	RIG_STEP_RUN_IN,          /* service mode: run the drive until its rate is stable */
+	RIG_STEP_NEEDLE_COUNT,    /* service mode: count the needles in a slow puncture */
 };
 
 /** Name as written in suite files ("identify", "as_found", ...); NULL for a
@@ -98,6 +99,24 @@ struct rig_step_run_in {
 				    max_s: FAIL (the drive does not settle) */
 };
 
+/** needle_count: a cartridge with a needle missing measures like a good
+ *  one (it punctures at 11/12 of the force). In service mode the pen
+ *  strokes slowly, just above its drive's dead band, with the peak a few
+ *  tens of µm past the phantom's puncture, so the DAQ resolves the staircase
+ *  of the individual needles' punctures in the force (docs/calibration.md
+ *  "Needle count"). */
+struct rig_step_needle_count {
+	unsigned needles;        /* needles of the cartridge (required) */
+	uint16_t probe_code;     /* first code probed for the puncture depth (1200) */
+	uint16_t probe_duty;     /* duty of the probing strokes, permille (400) */
+	double past_puncture_um; /* where the slow strokes' peak is aimed beyond it (40) */
+	uint16_t min_duty, max_duty; /* where the dead band's edge is searched (100..300) */
+	uint16_t above_dead_band; /* slow duty: the lowest that turns + this (4) */
+	unsigned passes;         /* passes through the puncture to judge (3) */
+	double max_s;            /* slow capturing at most this long (20) */
+	double max_approach_um_per_ms; /* a faster pass is not judged (5) */
+};
+
 struct rig_step_fit {
 	unsigned max_degree;     /* highest polynomial degree tried, 1..5 */
 	int monotone;            /* always 1: pens refuse tables that do not increase */
@@ -119,6 +138,7 @@ struct rig_step {
 		struct rig_step_depth_sweep depth_sweep;
 		struct rig_step_rate_sweep rate_sweep;
 		struct rig_step_run_in run_in;
+		struct rig_step_needle_count needle_count;
 		struct rig_step_fit fit;
 	} u;
 };

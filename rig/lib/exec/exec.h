@@ -165,6 +165,8 @@ void rigi_add_reported(struct rigi_run *r, struct rig_record_step *rs, const cha
 /** The code of the middle user depth, read off the depth sweep; 0 when the
  *  sweep does not cover it (or did not run). */
 uint16_t rigi_middle_code(const struct rigi_run *r);
+void rigi_step_needle_count(struct rigi_run *r, const struct rig_step *st,
+			    struct rig_record_step *rs, struct rigi_step_result *res);
 void rigi_step_run_in(struct rigi_run *r, const struct rig_step *st, struct rig_record_step *rs,
 		      struct rigi_step_result *res);
 void rigi_step_fit(struct rigi_run *r, const struct rig_step *st, struct rig_record_step *rs,

@@ -329,6 +329,7 @@ static step_fn step_function(enum rig_step_type type)
 	case RIG_STEP_WRITE_TABLE: return rigi_step_write_table;
 	case RIG_STEP_READ_BACK: return rigi_step_read_back;
 	case RIG_STEP_RUN_IN: return rigi_step_run_in;
+	case RIG_STEP_NEEDLE_COUNT: return rigi_step_needle_count;
 	}
 	return NULL;
 }

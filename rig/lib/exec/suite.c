@@ -18,7 +18,7 @@
 
 static const char *const step_names[] = {
 	"identify", "readiness", "as_found", "depth_sweep", "rate_sweep",
-	"fit",      "write_table", "read_back", "as_left",	"run_in",      NULL,
+	"fit",      "write_table", "read_back", "as_left",	"run_in",      "needle_count", NULL,
 };
 
 #define STEP_COMMON "type", "name"
@@ -39,9 +39,14 @@ static const char *const keys_run_in[] = {STEP_COMMON, "code",	"duty",	   "captu
 					  "window_s",	"max_slope_pct_per_min", "min_s",
 					  "max_s",	NULL};
 
+static const char *const keys_needle_count[] = {
+	STEP_COMMON, "needles", "probe_code", "probe_duty", "past_puncture_um", "min_duty",
+	"max_duty", "above_dead_band", "passes", "max_s", "max_approach_um_per_ms", NULL};
+
 static const char *const *const step_keys[] = {
 	keys_plain,      keys_readiness, keys_measure, keys_depth_sweep, keys_rate_sweep,
 	keys_fit,        keys_plain,     keys_plain,   keys_measure,     keys_run_in,
+	keys_needle_count,
 };
 
 static const char *const top_keys[] = {"name",  "version", "description", "limits",
@@ -299,6 +304,42 @@ static int read_rate_sweep(const struct rigi_map *m, struct rig_step_rate_sweep 
 	return 0;
 }
 
+static int read_needle_count(const struct rigi_map *m, struct rig_step_needle_count *s)
+{
+	unsigned long needles = 0, code = 1200, duty = 400, lo = 100, hi = 300, above = 4,
+		      passes = 3;
+	int ret;
+	s->past_puncture_um = 40;
+	s->max_s = 20;
+	s->max_approach_um_per_ms = 5;
+	if ((ret = rigi_map_uint(m, "needles", RIGI_REQUIRED, 1, 256, &needles)) < 0 ||
+	    (ret = rigi_map_uint(m, "probe_code", RIGI_OPTIONAL, 1, 65535, &code)) < 0 ||
+	    (ret = rigi_map_uint(m, "probe_duty", RIGI_OPTIONAL, 1, 1000, &duty)) < 0 ||
+	    (ret = rigi_map_num(m, "past_puncture_um", RIGI_OPTIONAL, 15, 200,
+				&s->past_puncture_um)) < 0 ||
+	    (ret = rigi_map_uint(m, "min_duty", RIGI_OPTIONAL, 0, 1000, &lo)) < 0 ||
+	    (ret = rigi_map_uint(m, "max_duty", RIGI_OPTIONAL, 1, 1000, &hi)) < 0 ||
+	    (ret = rigi_map_uint(m, "above_dead_band", RIGI_OPTIONAL, 0, 200, &above)) < 0 ||
+	    (ret = rigi_map_uint(m, "passes", RIGI_OPTIONAL, 1, 100, &passes)) < 0 ||
+	    (ret = rigi_map_num(m, "max_s", RIGI_OPTIONAL, 1, 600, &s->max_s)) < 0 ||
+	    (ret = rigi_map_num(m, "max_approach_um_per_ms", RIGI_OPTIONAL, 0.1, 100,
+				&s->max_approach_um_per_ms)) < 0)
+		return ret;
+	if (lo >= hi || hi + above > 1000)
+		return rigi_cfg_fail(m->cfg, m->node,
+				     "%s: expected min_duty < max_duty and max_duty + "
+				     "above_dead_band <= 1000, found %lu, %lu and %lu",
+				     m->what, lo, hi, above);
+	s->needles = (unsigned)needles;
+	s->probe_code = (uint16_t)code;
+	s->probe_duty = (uint16_t)duty;
+	s->min_duty = (uint16_t)lo;
+	s->max_duty = (uint16_t)hi;
+	s->above_dead_band = (uint16_t)above;
+	s->passes = (unsigned)passes;
+	return 0;
+}
+
 static int read_run_in(const struct rigi_map *m, struct rig_step_run_in *s)
 {
 	unsigned long code = 0, duty = 1000;
@@ -372,6 +413,8 @@ static int read_params(const struct rigi_map *m, const struct rig_suite *suite,
 		return read_fit(m, &st->u.fit);
 	case RIG_STEP_RUN_IN:
 		return read_run_in(m, &st->u.run_in);
+	case RIG_STEP_NEEDLE_COUNT:
+		return read_needle_count(m, &st->u.needle_count);
 	default:
 		return 0;
 	}
@@ -450,7 +493,7 @@ static int check_order(const struct rigi_cfg *cfg, const struct rig_suite *s)
 		const char *name = step_names[st->type];
 		int measuring = st->type == RIG_STEP_AS_FOUND || st->type == RIG_STEP_AS_LEFT ||
 				st->type == RIG_STEP_DEPTH_SWEEP || st->type == RIG_STEP_RATE_SWEEP ||
-				st->type == RIG_STEP_RUN_IN;
+				st->type == RIG_STEP_RUN_IN || st->type == RIG_STEP_NEEDLE_COUNT;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(s->steps[j].name, st->name) == 0)
 				return step_fail(cfg, st,
