@@ -309,7 +309,7 @@ static int fault_station_value(struct ctl_request *r, enum sim_station_fault f, 
 }
 
 /* fault daq-map-version VERSION: the DAQ's identity block reports register
- * map version VERSION (1 is the true one; `fault clear` restores it). */
+ * map version VERSION (2 is the true one, 1 a map-1 DAQ; `fault clear` restores it). */
 static int fault_daq_map_version(struct ctl_request *r)
 {
 	unsigned long v;

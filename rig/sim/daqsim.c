@@ -15,7 +15,7 @@
 #include "station_regs.h"
 
 #define DEVICE_DAQ 0x4451u
-#define MAP_VERSION 1u
+#define MAP_VERSION 2u /* 2: the window reads while CAPTURING; 1 only when DONE */
 #define FIRMWARE 0x0104u
 
 #define IR_STATUS 0x0010
@@ -312,15 +312,28 @@ int sim_daq_read_holding(struct sim_daq *d, double now, uint16_t addr, uint16_t 
 	return 0;
 }
 
-static int read_window(struct sim_daq *d, uint16_t addr, uint16_t n, uint16_t *dst)
+static unsigned map_version(void)
+{
+	unsigned v = atomic_load(&map_version_fault);
+	return v ? v : MAP_VERSION;
+}
+
+static int read_window(struct sim_daq *d, double now, uint16_t addr, uint16_t n, uint16_t *dst)
 {
 	size_t first = (size_t)d->page * SIM_DAQ_WINDOW + (addr - IR_WINDOW);
-	size_t total = (size_t)d->cap_count * popcount16(d->cap_mask);
+	size_t nch = popcount16(d->cap_mask);
+	size_t total = (size_t)d->cap_count * nch;
 
 	if (d->status == ST_FAULT)
 		return RIGI_MBX_DEVICE_FAILURE; /* the data is unusable, waiting cannot help */
-	if (d->status != ST_DONE)
+	if (d->status == ST_CAPTURING && map_version() >= 2) {
+		if (first + n > total)
+			return RIGI_MBX_ILLEGAL_ADDRESS;
+		if (first + n > (size_t)captured(d, now) * nch)
+			return RIGI_MBX_BUSY; /* not taken yet */
+	} else if (d->status != ST_DONE) {
 		return RIGI_MBX_BUSY;
+	}
 	if (first + n > total)
 		return RIGI_MBX_ILLEGAL_ADDRESS;
 	for (uint16_t i = 0; i < n; i++)
@@ -332,15 +345,14 @@ int sim_daq_read_input(struct sim_daq *d, double now, uint16_t addr, uint16_t n,
 		       uint16_t *dst)
 {
 	uint16_t img[IR_END] = {0};
-	unsigned map_version = atomic_load(&map_version_fault);
 
 	if (!sim_regs_listed(input_spans, N_SPANS(input_spans), addr, n))
 		return RIGI_MBX_ILLEGAL_ADDRESS;
 	sim_daq_advance(d, now);
 	if (addr >= IR_WINDOW)
-		return read_window(d, addr, n, dst);
+		return read_window(d, now, addr, n, dst);
 	img[0] = DEVICE_DAQ;
-	img[1] = (uint16_t)(map_version ? map_version : MAP_VERSION);
+	img[1] = (uint16_t)map_version();
 	sim_regs_put_u32(img + 2, d->serial);
 	img[4] = FIRMWARE;
 	img[5] = (uint16_t)d->channels;

@@ -279,7 +279,7 @@ ctl load 0 MN1-000001
 
 ctl fault daq-map-version 7
 expect_error "1e DAQ with register map version 7" 3 \
-  "register map version 7.*version 1" "RIG_ERR_UNSUPPORTED" "$reports" -- "${common[@]}"
+  "register map version 7.*versions 1 and 2" "RIG_ERR_UNSUPPORTED" "$reports" -- "${common[@]}"
 ctl fault clear
 
 # 1d: a second run on a busy nest. The first runs on a slow station (real

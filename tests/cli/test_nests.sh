@@ -12,6 +12,8 @@
 #      process that drives the DAQ; both leave a record (ERROR, exit 3);
 #   5. `daq.captures: turns` (one nest's capture at a time, as a DAQ that
 #      serves one nest at a time): 4 PASS, as many captures as requests;
+#      and a DAQ of register map 1 (read out only after each capture):
+#      shared captures, 4 PASS;
 #   6. --nests naming a nest the fixture lacks: exit 2, a clear message.
 # Usage: test_nests.sh PATH/TO/rig SOURCE_DIR
 set -u
@@ -159,6 +161,20 @@ if [ "$(cat "$work/turns.rc")" = 0 ] && [ "$(grep -c '  PASS$' "$work/turns.out"
 else
   fail turns "expected 4 PASS and captures = requests (got '$caps')" "$work/turns.out" \
     "$work/turns.err"
+fi
+
+# 5b. A register-map-1 DAQ.
+ctl fault daq-map-version 1 >/dev/null
+load4 V
+run map1 "$fixture" all
+ctl fault clear >/dev/null
+caps=$(sed -n 's/.*the DAQ took \([0-9]*\) captures for \([0-9]*\) requests.*/\1 \2/p' "$work/map1.err")
+if [ "$(cat "$work/map1.rc")" = 0 ] && [ "$(grep -c '  PASS$' "$work/map1.out")" = 4 ] &&
+  [ -n "$caps" ] && [ "${caps% *}" -lt "${caps#* }" ]; then
+  pass "a register-map-1 DAQ: 4 PASS, shared captures ($caps)"
+else
+  fail map1 "expected 4 PASS and fewer captures than requests (got '$caps')" \
+    "$work/map1.out" "$work/map1.err"
 fi
 
 # 6. A nest the fixture lacks.

@@ -15,6 +15,7 @@
 #include <rig/rig.h>
 
 #include "core/core.h"
+#include "daqsim.h"
 #include "station.h"
 #include "testsupport.h"
 
@@ -152,6 +153,66 @@ static void daq_multi_page(void **state)
 	assert_memory_not_equal(buf + 16384, buf + 32768, 1000 * sizeof(int16_t));
 	free(buf);
 	rig_daq_close(daq);
+}
+
+/* The idle callback of a collect: is the capture still running when a
+ * window read is about to be made? (asked over a second connection) */
+struct watch {
+	struct rig_daq *other;
+	unsigned reads_while_capturing, calls;
+};
+
+static int watch_idle(void *arg)
+{
+	struct watch *w = arg;
+	enum rig_daq_status status;
+	expect(rig_daq_status(w->other, &status, NULL), 0);
+	w->calls++;
+	w->reads_while_capturing += status == RIG_DAQ_CAPTURING;
+	return 0;
+}
+
+/* Collect 4 channels x 2000 samples at 1 kHz (2 s simulated, 200 ms real;
+ * 64 Modbus blocks): the result equals the finished buffer read again; a
+ * map-2 DAQ is read while it captures (most blocks), a map-1 DAQ only after
+ * (the idle calls while capturing are then the status polls, about 10). */
+static unsigned collect_and_compare(const char *base)
+{
+	struct rig_daq *daq = open_daq(base);
+	struct watch w = {open_daq(base), 0, 0};
+	struct rig_daq_config cfg = {1000, 2000, 0x000F, RIG_DAQ_TRIGGER_IMMEDIATE};
+	size_t n = 0, total;
+	int16_t *got, *again;
+
+	expect(rig_daq_configure(daq, &cfg), 0);
+	total = rig_daq_capture_size(daq);
+	got = malloc(total * sizeof(int16_t));
+	again = malloc(total * sizeof(int16_t));
+	assert_non_null(got);
+	assert_non_null(again);
+	expect(rig_daq_arm(daq), 0);
+	expect(rig_daq_collect_idle(daq, got, total, &n, 5000, watch_idle, &w), 0);
+	assert_int_equal(n, total);
+	expect(rig_daq_read(daq, again, total, &n), 0);
+	assert_memory_equal(got, again, total * sizeof(int16_t));
+	assert_true(w.calls >= 64); /* one per 125-sample block at least */
+	free(got);
+	free(again);
+	rig_daq_close(w.other);
+	rig_daq_close(daq);
+	return w.reads_while_capturing;
+}
+
+static void daq_collect_streams(void **state)
+{
+	struct fix *f = *state;
+	unsigned streamed = collect_and_compare(f->tcp), polled;
+	sim_daq_inject_map_version(1);
+	polled = collect_and_compare(f->tcp);
+	print_message("idle calls while capturing: map 2 %u, map 1 %u\n", streamed, polled);
+	assert_true(streamed >= 32);
+	assert_true(polled < 32);
+	sim_daq_inject_map_version(0);
 }
 
 static void daq_software_trigger(void **state)
@@ -418,6 +479,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(daq_capture_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(daq_capture_rtu, setup, teardown),
 		cmocka_unit_test_setup_teardown(daq_multi_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(daq_collect_streams, setup, teardown),
 		cmocka_unit_test_setup_teardown(daq_software_trigger, setup, teardown),
 		cmocka_unit_test_setup_teardown(daq_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(daq_overrun, setup, teardown),

@@ -16,6 +16,7 @@
 
 #include "core/core.h"
 #include "instr/modbus.h"
+#include "daqsim.h"
 #include "station.h"
 #include "testsupport.h"
 /* Included twice on purpose: its include guard must cover the whole header
@@ -93,7 +94,7 @@ static void identity(void **state)
 
 	assert_int_equal(rigi_mb_read_input(f->daq, 0, 10, r), 0);
 	assert_int_equal(r[0], 0x4451);
-	assert_int_equal(r[1], 1);
+	assert_int_equal(r[1], 2); /* the DAQ's map 2: its window reads while capturing */
 	assert_int_equal(r[5], 2 * N_NESTS);
 	assert_int_equal(rigi_mb_u32(r + 6), 50000);
 	assert_int_equal(rigi_mb_u32(r + 8), 1048576);
@@ -182,7 +183,7 @@ static void configure_and_arm(struct rigi_mb *daq, uint32_t rate, uint32_t count
 static void daq_state_machine(void **state)
 {
 	struct fix *f = *state;
-	uint16_t r[RIGI_MB_MAX_READ], back[6];
+	uint16_t r[RIGI_MB_MAX_READ], back[6], early[2];
 	uint32_t captured;
 
 	/* 5000 samples at 1 kHz: 5 s simulated, 250 ms real. */
@@ -195,11 +196,20 @@ static void daq_state_machine(void **state)
 	expect(rigi_mb_write(f->daq, 0x0100, 1), RIG_ERR_BUSY); /* ARM twice */
 	assert_int_equal(rigi_mb_write(f->daq, 0x0100, 3), 0);  /* TRIGGER */
 	assert_int_equal(reg(f->daq, 0x10), 2);                 /* CAPTURING */
-	expect(rigi_mb_read_input(f->daq, 0x4000, 1, r), RIG_ERR_BUSY);
+	/* Map 2: while capturing, the window reads below the samples taken. */
+	expect(rigi_mb_read_input(f->daq, 0x4000 + 9000, 1, r), RIG_ERR_BUSY);
 	rig_sleep_ns(50000000);
 	assert_int_equal(rigi_mb_read_input_u32(f->daq, 0x12, &captured), 0);
 	assert_true(captured > 0 && captured < 5000);
+	assert_int_equal(rigi_mb_read_input(f->daq, 0x4000, 2, early), 0);
+	expect(rigi_mb_read_input(f->daq, 0x4000 + 9998, 2, r), RIG_ERR_BUSY);
+	/* Map 1: only when DONE. */
+	sim_daq_inject_map_version(1);
+	expect(rigi_mb_read_input(f->daq, 0x4000, 2, r), RIG_ERR_BUSY);
+	sim_daq_inject_map_version(0);
 	wait_status(f->daq, 3);
+	assert_int_equal(rigi_mb_read_input(f->daq, 0x4000, 2, r), 0);
+	assert_memory_equal(r, early, sizeof(early)); /* the same samples, early or late */
 	assert_int_equal(rigi_mb_read_input_u32(f->daq, 0x12, &captured), 0);
 	assert_int_equal(captured, 5000);
 	assert_int_equal(rigi_mb_read_input(f->daq, 0x4000, RIGI_MB_MAX_READ, r), 0);

@@ -25,7 +25,7 @@ extern "C" {
 /** Identity block common to every instrument. */
 struct rig_instr_identity {
 	uint16_t device_type;
-	uint16_t map_version; /* register map version (this rig speaks 1) */
+	uint16_t map_version; /* register map version (this rig speaks 1; a DAQ also 2) */
 	uint32_t serial;
 	uint16_t firmware;    /* major << 8 | minor */
 };
@@ -122,6 +122,13 @@ int rig_daq_read(struct rig_daq *daq, int16_t *buf, size_t cap, size_t *n_read);
  *  meanwhile. A non-zero return of @p idle ends the read with that value. */
 int rig_daq_read_idle(struct rig_daq *daq, int16_t *buf, size_t cap, size_t *n_read,
 		      int (*idle)(void *arg), void *arg);
+/** Wait for the armed capture and read it out, calling @p idle (may be
+ *  NULL) as rig_daq_wait_idle and rig_daq_read_idle do. From a DAQ of
+ *  register map 2 the buffer is read while the capture runs, so the data is
+ *  in @p buf soon after the capture ends; from map 1, after DONE. Errors as
+ *  rig_daq_wait and rig_daq_read. */
+int rig_daq_collect_idle(struct rig_daq *daq, int16_t *buf, size_t cap, size_t *n_read,
+			 int timeout_ms, int (*idle)(void *arg), void *arg);
 
 /** Abort any capture; the DAQ returns to IDLE and its data is discarded. */
 int rig_daq_abort(struct rig_daq *daq);

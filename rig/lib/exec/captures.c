@@ -206,10 +206,8 @@ static int run_capture(struct rig_station *st, const struct batch *b,
 	if (ret == 0)
 		ret = rig_daq_arm(st->daq);
 	if (ret == 0)
-		ret = rig_daq_wait_idle(st->daq, timeout_ms, keep_alive, leader);
-	if (ret == 0)
-		ret = rig_daq_read_idle(st->daq, *all, (size_t)b->samples * n_all, &got,
-					keep_alive, leader);
+		ret = rig_daq_collect_idle(st->daq, *all, (size_t)b->samples * n_all, &got,
+					   timeout_ms, keep_alive, leader);
 	if (ret < 0)
 		rig_daq_abort(st->daq); /* free for the next capture; the first error is kept */
 	if (ret == 0 && got != (size_t)b->samples * n_all)

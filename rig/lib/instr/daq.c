@@ -1,6 +1,8 @@
 /* Driver of the station's DAQ (device type 0x4451, docs/registers.md):
  * configure, arm, trigger, wait for the capture (polling its status), read
- * the buffer out through the paged window in 125-register blocks. */
+ * the buffer out through the paged window in 125-register blocks — after
+ * the capture (register map 1), or while it runs (map 2), so that its data
+ * is in the host as soon as it ends. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,7 @@ enum daq_cmd { CMD_ARM = 1, CMD_ABORT = 2, CMD_TRIGGER = 3, CMD_CLEAR_FLAGS = 4 
 #define POLL_ARMED_NS 5000000LL
 #define POLL_PROBE_NS 2000000LL /* first sleep of a capture: measures its pace */
 #define IDLE_SLICE_NS 100000000LL /* rig_daq_wait_idle's longest sleep */
+#define POLL_STREAM_NS 5000000LL /* map 2: keep up with the capture */
 
 struct rig_daq {
 	struct rigi_mb *mb;
@@ -300,6 +303,22 @@ static int64_t next_poll_ns(const struct rig_daq *daq, const struct daq_state *s
 	return ns < POLL_MIN_NS ? POLL_MIN_NS : ns > POLL_MAX_NS ? POLL_MAX_NS : ns;
 }
 
+/* A wait goes on unless it timed out or the operator stopped it. */
+static int still_waiting(const struct rig_daq *daq, const struct daq_state *st, int64_t now,
+			 int64_t deadline, int timeout_ms)
+{
+	if (now >= deadline)
+		return rigi_fail(RIG_ERR_TIMEOUT, "%s: capture not done after %d ms (status %s, "
+				 "%u of %u samples per channel); check the trigger and the rate",
+				 rigi_mb_where(daq->mb), timeout_ms,
+				 rig_daq_status_name(st->status), st->captured,
+				 daq->cfg.samples_per_channel);
+	if (rig_interrupted())
+		return rigi_fail(RIG_ERR_INTERRUPTED, "%s: waiting for the capture: interrupted",
+				 rigi_mb_where(daq->mb));
+	return 0;
+}
+
 int rig_daq_wait(struct rig_daq *daq, int timeout_ms)
 {
 	return rig_daq_wait_idle(daq, timeout_ms, NULL, NULL);
@@ -321,15 +340,8 @@ int rig_daq_wait_idle(struct rig_daq *daq, int timeout_ms, int (*idle)(void *arg
 		ret = judge_state(daq, &st);
 		if (ret <= 0)
 			return ret;
-		if (now >= deadline)
-			return rigi_fail(RIG_ERR_TIMEOUT, "%s: capture not done after %d ms (status "
-					 "%s, %u of %u samples per channel); check the trigger "
-					 "and the rate", rigi_mb_where(daq->mb), timeout_ms,
-					 rig_daq_status_name(st.status), st.captured,
-					 daq->cfg.samples_per_channel);
-		if (rig_interrupted())
-			return rigi_fail(RIG_ERR_INTERRUPTED, "%s: waiting for the capture: "
-					 "interrupted", rigi_mb_where(daq->mb));
+		if ((ret = still_waiting(daq, &st, now, deadline, timeout_ms)) < 0)
+			return ret;
 		pause = next_poll_ns(daq, &st, &pace, now);
 		if (idle && (ret = idle(arg)) < 0)
 			return ret;
@@ -344,12 +356,11 @@ static int16_t to_i16(uint16_t v)
 	return v <= INT16_MAX ? (int16_t)v : (int16_t)(-(int32_t)(uint16_t)~v - 1);
 }
 
-/* Read the first @p n samples of the selected page's window. */
-static int read_window(struct rig_daq *daq, uint32_t n, int16_t *dst, int (*idle)(void *arg),
-		       void *arg)
+/* Read @p n samples of the selected page's window from @p offset on. */
+static int read_window_at(struct rig_daq *daq, uint32_t offset, uint32_t n, int16_t *dst,
+			  int (*idle)(void *arg), void *arg)
 {
 	uint16_t regs[RIGI_MB_MAX_READ];
-	uint32_t offset = 0;
 	while (n > 0) {
 		uint16_t block = (uint16_t)(n < RIGI_MB_MAX_READ ? n : RIGI_MB_MAX_READ);
 		int ret = idle ? idle(arg) : 0;
@@ -363,6 +374,27 @@ static int read_window(struct rig_daq *daq, uint32_t n, int16_t *dst, int (*idle
 		dst += block;
 		offset += block;
 		n -= block;
+	}
+	return 0;
+}
+
+/* Read buffer samples [from, to) (page by page) into @p buf. */
+static int read_span(struct rig_daq *daq, int16_t *buf, size_t from, size_t to,
+		     int (*idle)(void *arg), void *arg)
+{
+	while (from < to) {
+		uint32_t page = (uint32_t)(from / WINDOW_SAMPLES);
+		size_t in_page = from % WINDOW_SAMPLES;
+		size_t n = to - from < WINDOW_SAMPLES - in_page ? to - from : WINDOW_SAMPLES - in_page;
+		int ret = rigi_mb_write(daq->mb, HR_PAGE, (uint16_t)page);
+		if (ret == 0)
+			ret = read_window_at(daq, (uint32_t)in_page, (uint32_t)n, buf + from, idle,
+					     arg);
+		if (ret < 0) {
+			rigi_error_context("reading capture page %u", page);
+			return ret;
+		}
+		from += n;
 	}
 	return 0;
 }
@@ -391,18 +423,70 @@ int rig_daq_read_idle(struct rig_daq *daq, int16_t *buf, size_t cap, size_t *n_r
 		return rigi_fail(RIG_ERR_STATE, "%s: no finished capture to read (status %s); "
 				 "wait for DONE first", rigi_mb_where(daq->mb),
 				 rig_daq_status_name(st.status));
-	for (size_t first = 0; first < total; first += WINDOW_SAMPLES) {
-		uint32_t page = (uint32_t)(first / WINDOW_SAMPLES);
-		size_t n = total - first < WINDOW_SAMPLES ? total - first : WINDOW_SAMPLES;
-		ret = rigi_mb_write(daq->mb, HR_PAGE, (uint16_t)page);
-		if (ret == 0)
-			ret = read_window(daq, (uint32_t)n, buf + first, idle, arg);
-		if (ret < 0) {
-			rigi_error_context("reading capture page %u", page);
-			return ret;
-		}
-	}
+	if ((ret = read_span(daq, buf, 0, total, idle, arg)) < 0)
+		return ret;
 	if (n_read)
 		*n_read = total;
 	return 0;
+}
+
+/* Map 2: read what the DAQ has captured so far, whole Modbus blocks only
+ * until it is DONE, then the rest. */
+static int collect_streaming(struct rig_daq *daq, int16_t *buf, size_t total, int timeout_ms,
+			     int (*idle)(void *arg), void *arg)
+{
+	int64_t deadline = rig_clock_ns() + (int64_t)timeout_ms * 1000000;
+	struct poll_pace pace = {0};
+	size_t have = 0;
+
+	for (;;) {
+		struct daq_state st;
+		int ret = read_state(daq, &st);
+		if (ret < 0)
+			return ret;
+		int64_t now = rig_clock_ns();
+		if ((ret = judge_state(daq, &st)) < 0)
+			return ret;
+		size_t avail = ret == 0 ? total : (size_t)st.captured * daq->n_enabled;
+		if (ret != 0)
+			avail -= avail % RIGI_MB_MAX_READ;
+		if (avail > have) {
+			if ((ret = read_span(daq, buf, have, avail < total ? avail : total, idle,
+					     arg)) < 0)
+				return ret;
+			have = avail < total ? avail : total;
+			continue; /* more has come in meanwhile */
+		}
+		if (have == total)
+			return 0;
+		if ((ret = still_waiting(daq, &st, now, deadline, timeout_ms)) < 0)
+			return ret;
+		int64_t pause = next_poll_ns(daq, &st, &pace, now);
+		if (idle && (ret = idle(arg)) < 0)
+			return ret;
+		if (pause > POLL_STREAM_NS)
+			pause = POLL_STREAM_NS;
+		rig_sleep_ns(pause < deadline - now ? pause : deadline - now);
+	}
+}
+
+int rig_daq_collect_idle(struct rig_daq *daq, int16_t *buf, size_t cap, size_t *n_read,
+			 int timeout_ms, int (*idle)(void *arg), void *arg)
+{
+	size_t total = rig_daq_capture_size(daq);
+	int ret;
+
+	if (n_read)
+		*n_read = 0;
+	if (!daq->configured || cap < total)
+		return rigi_fail(RIG_ERR_ARG, "%s: buffer of %zu samples for a capture of %zu",
+				 rigi_mb_where(daq->mb), cap, total);
+	if (daq->info.id.map_version < 2) {
+		ret = rig_daq_wait_idle(daq, timeout_ms, idle, arg);
+		return ret < 0 ? ret : rig_daq_read_idle(daq, buf, cap, n_read, idle, arg);
+	}
+	ret = collect_streaming(daq, buf, total, timeout_ms, idle, arg);
+	if (ret == 0 && n_read)
+		*n_read = total;
+	return ret;
 }

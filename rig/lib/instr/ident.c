@@ -42,12 +42,14 @@ static int check_identity(struct rigi_mb *mb, uint16_t expected, struct rig_inst
 				 "in the fixture file", rigi_mb_unit(mb), rigi_mb_bus_where(mb),
 				 rigi_instr_kind(id->device_type), id->device_type,
 				 rigi_instr_kind(expected));
-	if (id->map_version != RIGI_MAP_VERSION)
+	unsigned newest = expected == RIG_DEVICE_DAQ ? RIGI_DAQ_MAP_VERSION_MAX : RIGI_MAP_VERSION;
+	if (id->map_version < RIGI_MAP_VERSION || id->map_version > newest)
 		return rigi_fail(RIG_ERR_UNSUPPORTED,
 				 "%s (%s, serial %u) has register map version %u; this rig "
-				 "speaks version %d; update needle-rig or the instrument firmware",
-				 rigi_mb_where(mb), rigi_instr_kind(expected), id->serial,
-				 id->map_version, RIGI_MAP_VERSION);
+				 "speaks version%s %d%s; update needle-rig or the instrument "
+				 "firmware", rigi_mb_where(mb), rigi_instr_kind(expected),
+				 id->serial, id->map_version, newest > 1 ? "s" : "",
+				 RIGI_MAP_VERSION, newest > 1 ? " and 2" : "");
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #define RIGI_IR_STATUS 0x0010
 #define RIGI_HR_COMMAND 0x0100
 #define RIGI_MAP_VERSION 1
+#define RIGI_DAQ_MAP_VERSION_MAX 2 /* the DAQ's map 2 reads the buffer while capturing */
 
 /** Parse @p uri, open the instrument, read its identity block into @p id
  *  and check it is a @p expected_type device speaking map version 1.
