@@ -66,6 +66,10 @@ static void add_measurement(struct rig_record_step *st, const char *name, double
 	m.value = value;
 	m.u_expanded = u;
 	m.n = 87;
+	if (value == 1003.25) { /* the first: its U itemised */
+		rig_measurement_add_u(&m, "repeatability", 0.6);
+		rig_measurement_add_u(&m, "sensor_calibration", 0.5);
+	}
 	assert_int_equal(rig_limit_from_tolerance(&tol, 1000, "um", &l), 0);
 	rig_measurement_judge(&m, judged ? &l : NULL);
 	assert_int_equal(rig_record_step_add(st, &m), 0);
@@ -170,6 +174,11 @@ static void write_and_read_back(void **state)
 	const struct rig_measurement *m = back->steps[1]->measurements;
 	assert_int_equal(m[0].outcome, RIG_OUTCOME_PASS);
 	assert_true(fabs(m[0].value - 1003.25) < 1e-12);
+	assert_int_equal(m[0].n_budget, 2);
+	assert_string_equal(m[0].budget[1].source, "sensor_calibration");
+	assert_true(m[0].budget[0].u == 0.6 && m[0].budget[1].u == 0.5);
+	assert_true(fabs(m[0].u_expanded - 2 * sqrt(0.61)) < 1e-12);
+	assert_int_equal(m[1].n_budget, 0); /* not itemised: no u_budget */
 	assert_int_equal(m[1].outcome, RIG_OUTCOME_FAIL);
 	assert_false(m[2].judged);
 	assert_int_equal(m[3].outcome, RIG_OUTCOME_ERROR);
@@ -260,6 +269,8 @@ static void strict_reading(void **state)
 		{"\"judged\": true", "\"judged\": 1", "steps[1].measurements[0] 'judged': expected true"},
 		{"\"outcome\": \"FAIL\"", "\"outcome\": \"BAD\"", "'outcome': expected PASS, FAIL"},
 		{"\"schema\"", "\"schema\" x", "not valid JSON"},
+		{"\"source\": \"repeatability\"", "\"sources\": \"repeatability\"",
+		 "measurements[0].u_budget[0] 'sources': expected no such field"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memcpy(text, json, strlen(json) + 1);

@@ -95,6 +95,16 @@ int rig_limit_from_tolerance(const struct rig_tolerance *tol, double setpoint, c
 
 /** One measured quantity at one setpoint and its verdict. Plain data: copy
  *  freely. */
+#define RIG_U_BUDGET_MAX 4
+
+/** One contribution to a measurement's combined standard uncertainty u_c
+ *  (U = k·u_c; u_c² is the sum of the contributions' squares): a standard
+ *  uncertainty (k = 1) in the measurement's unit, and its source. */
+struct rig_u_component {
+	char source[24];   /* "repeatability", "sensor_calibration", "daq_clock", ... */
+	double u;
+};
+
 struct rig_measurement {
 	char name[RIG_MEASUREMENT_NAME_MAX];  /* unique in its step, e.g. "depth@1000" */
 	char quantity[24];     /* "protrusion", "penetration", "rate", ... */
@@ -110,6 +120,8 @@ struct rig_measurement {
 	double accept_low, accept_high; /* acceptance interval [low + w, high - w] */
 	enum rig_outcome outcome;
 	char reason[RIG_MEASUREMENT_REASON_MAX]; /* why, in words, with the numbers */
+	struct rig_u_component budget[RIG_U_BUDGET_MAX]; /* what U is made of */
+	unsigned n_budget;     /* 0: U not itemised */
 };
 
 /** Start a measurement: names copied (truncated to their fields), value,
@@ -124,6 +136,10 @@ void rig_measurement_init(struct rig_measurement *m, const char *name, const cha
  *  judged = 0). Returns 0, or RIG_ERR_ARG for an invalid limit or a unit
  *  differing from m->unit (outcome ERROR). */
 int rig_measurement_judge(struct rig_measurement *m, const struct rig_limit *limit);
+
+/** Itemise U: append a component (ignored beyond RIG_U_BUDGET_MAX) and
+ *  set m->u_expanded = k·sqrt(sum of the components' squares). */
+void rig_measurement_add_u(struct rig_measurement *m, const char *source, double u);
 
 /** Mark a measurement that could not be taken: outcome ERROR, judged, the
  *  value NAN, @p reason copied. */

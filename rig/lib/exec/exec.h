@@ -135,6 +135,12 @@ int rigi_sensors_ok(struct rigi_run *r);
  *  strokes per minute) of a sample, from the scatter of its strokes and the
  *  station's sensor calibration. */
 double rigi_protrusion_u(const struct rigi_run *r, const struct rig_analysis *an);
+/** The same U itemised into @p m's budget (and m->u_expanded): the strokes'
+ *  repeatability and the sensor's calibration / the DAQ's clock. */
+void rigi_protrusion_budget(const struct rigi_run *r, const struct rig_analysis *an,
+			   struct rig_measurement *m);
+void rigi_rate_budget(const struct rigi_run *r, const struct rig_analysis *an,
+		      struct rig_measurement *m);
 double rigi_rate_u_spm(const struct rigi_run *r, const struct rig_analysis *an);
 /** Safety interlock: RIG_ERR_INSTRUMENT-free check of a sample against the
  *  fixture's limits; non-zero (and a reason) when it was exceeded. */

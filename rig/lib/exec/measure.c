@@ -138,20 +138,39 @@ void rigi_sample_free(struct rigi_sample *s)
 	s->cap = NULL;
 }
 
+void rigi_protrusion_budget(const struct rigi_run *r, const struct rig_analysis *an,
+			   struct rig_measurement *m)
+{
+	m->n_budget = 0;
+	rig_measurement_add_u(m, "repeatability", an->protrusion_um.sem);
+	rig_measurement_add_u(m, "sensor_calibration",
+			      r->nest->displacement.cal.standard_uncertainty);
+}
+
+void rigi_rate_budget(const struct rigi_run *r, const struct rig_analysis *an,
+		      struct rig_measurement *m)
+{
+	(void)r;
+	m->n_budget = 0;
+	rig_measurement_add_u(m, "repeatability", an->stroke_rate_u_hz * 60.0);
+	rig_measurement_add_u(m, "daq_clock",
+			      an->stroke_rate_hz.mean * 60.0 * RIGI_DAQ_CLOCK_REL_U);
+}
+
 double rigi_protrusion_u(const struct rigi_run *r, const struct rig_analysis *an)
 {
-	double u_sensor = r->nest->displacement.cal.standard_uncertainty;
-	double sem = an->protrusion_um.sem;
-	return 2.0 * sqrt(sem * sem + u_sensor * u_sensor);
+	struct rig_measurement m;
+	rig_measurement_init(&m, "", "", "", NAN);
+	rigi_protrusion_budget(r, an, &m);
+	return m.u_expanded;
 }
 
 double rigi_rate_u_spm(const struct rigi_run *r, const struct rig_analysis *an)
 {
-	double rate = an->stroke_rate_hz.mean * 60.0;
-	double sem = an->stroke_rate_u_hz * 60.0;
-	double clock = rate * RIGI_DAQ_CLOCK_REL_U;
-	(void)r;
-	return 2.0 * sqrt(sem * sem + clock * clock);
+	struct rig_measurement m;
+	rig_measurement_init(&m, "", "", "", NAN);
+	rigi_rate_budget(r, an, &m);
+	return m.u_expanded;
 }
 
 int rigi_sample_unsafe(const struct rigi_run *r, const struct rigi_sample *s, char *why,

@@ -100,13 +100,14 @@ static int record_point(struct rigi_run *r, const struct rig_step_measure *m,
 		snprintf(name, sizeof(name), "protrusion@%uum/%uspm", p->depth_um, p->rate_spm);
 		rig_measurement_init(&meas, name, "protrusion", "um", p->depth_um);
 		meas.value = an->protrusion_um.mean;
-		meas.u_expanded = rigi_protrusion_u(r, an);
+		rigi_protrusion_budget(r, an, &meas);
 		meas.n = (unsigned)an->protrusion_um.n;
 		ret |= judge(r, rs, &meas, &m->depth, worst_depth, 1.0);
 		snprintf(name, sizeof(name), "penetration@%uum/%uspm", p->depth_um, p->rate_spm);
 		rig_measurement_init(&meas, name, "penetration", "um", p->depth_um);
 		meas.value = an->penetration_um.n ? an->penetration_um.mean : NAN;
-		meas.u_expanded = an->penetration_um.n ? 2.0 * an->penetration_um.sem : NAN;
+		if (an->penetration_um.n)
+			rig_measurement_add_u(&meas, "repeatability", an->penetration_um.sem);
 		meas.n = (unsigned)an->penetration_um.n;
 		rig_measurement_judge(&meas, NULL);
 		ret |= rigi_measurement_add(r, rs, &meas);
@@ -116,7 +117,7 @@ static int record_point(struct rigi_run *r, const struct rig_step_measure *m,
 		snprintf(name, sizeof(name), "rate@%uspm/%uum", p->rate_spm, p->depth_um);
 		rig_measurement_init(&meas, name, "rate", "spm", p->rate_spm);
 		meas.value = an->stroke_rate_hz.mean * 60.0;
-		meas.u_expanded = rigi_rate_u_spm(r, an);
+		rigi_rate_budget(r, an, &meas);
 		meas.n = (unsigned)an->stroke_rate_hz.n;
 		ret |= judge(r, rs, &meas, &m->rate, worst_rate, pct_scale);
 	}

@@ -140,6 +140,19 @@ void rig_measurement_init(struct rig_measurement *m, const char *name, const cha
 	snprintf(m->reason, sizeof(m->reason), "not measured");
 }
 
+void rig_measurement_add_u(struct rig_measurement *m, const char *source, double u)
+{
+	double sum = 0;
+	if (m->n_budget < RIG_U_BUDGET_MAX) {
+		struct rig_u_component *c = &m->budget[m->n_budget++];
+		snprintf(c->source, sizeof(c->source), "%s", source);
+		c->u = u;
+	}
+	for (unsigned i = 0; i < m->n_budget; i++)
+		sum += m->budget[i].u * m->budget[i].u;
+	m->u_expanded = m->k * sqrt(sum);
+}
+
 void rig_measurement_set_error(struct rig_measurement *m, const char *reason)
 {
 	m->value = NAN;

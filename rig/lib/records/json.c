@@ -82,6 +82,21 @@ static json_t *limit_json(const struct rig_limit *l, int *failed)
 	return o;
 }
 
+static json_t *budget_json(const struct rig_measurement *m, int *failed)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; a && i < m->n_budget; i++) {
+		json_t *c = json_object();
+		put(c, "source", jstr(m->budget[i].source), failed);
+		put(c, "u", jnum(m->budget[i].u), failed);
+		if (json_array_append_new(a, c) < 0)
+			*failed = 1;
+	}
+	if (!a)
+		*failed = 1;
+	return a;
+}
+
 static json_t *measurement_json(const struct rig_measurement *m, int *failed)
 {
 	json_t *o = json_object();
@@ -108,6 +123,8 @@ static json_t *measurement_json(const struct rig_measurement *m, int *failed)
 	put(o, "acceptance", acc, failed);
 	put(o, "outcome", m->judged ? json_string(rig_outcome_name(m->outcome)) : json_null(),
 	    failed);
+	if (m->n_budget) /* absent when U is not itemised, as in records before it */
+		put(o, "u_budget", budget_json(m, failed), failed);
 	put(o, "reason", jstr(m->reason), failed);
 	return o;
 }
@@ -539,7 +556,33 @@ static int read_limit(const struct rd *r, json_t *o, struct rig_measurement *m)
 
 static const char *const measurement_keys[] = {
 	"name", "quantity", "unit", "setpoint", "value", "error", "U", "k", "n", "judged",
-	"limit", "acceptance", "outcome", "reason", NULL};
+	"limit", "acceptance", "outcome", "reason", "?u_budget", NULL};
+static const char *const budget_keys[] = {"source", "u", NULL};
+
+/* u_budget (absent in records written before it: not itemised). */
+static int read_budget(const struct rd *r, json_t *o, struct rig_measurement *m)
+{
+	json_t *a = json_object_get(o, "u_budget");
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > RIG_U_BUDGET_MAX)
+		return rd_fail(r, "u_budget", "a list of at most 4 components");
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		char where[160];
+		json_t *c = json_array_get(a, i);
+		snprintf(where, sizeof(where), "%s%su_budget[%zu]", r->where, r->where[0] ? "." : "",
+			 i);
+		struct rd cr = {r->source, where, r->version};
+		struct rig_u_component *u = &m->budget[i];
+		int ret = json_is_object(c) ? check_keys(&cr, c, budget_keys)
+					    : rd_fail(r, "u_budget", "a list of {source, u} objects");
+		if (ret < 0 || (ret = get_str(&cr, c, "source", u->source, sizeof(u->source))) < 0 ||
+		    (ret = get_num(&cr, c, "u", &u->u)) < 0)
+			return ret;
+		m->n_budget++;
+	}
+	return 0;
+}
 
 static int read_measurement(const struct rd *r, json_t *o, struct rig_measurement *m)
 {
@@ -557,7 +600,8 @@ static int read_measurement(const struct rd *r, json_t *o, struct rig_measuremen
 	    (ret = get_int(r, o, "n", 0, UINT32_MAX, &n)) < 0 ||
 	    (ret = get_bool(r, o, "judged", &m->judged)) < 0 ||
 	    (ret = read_limit(r, o, m)) < 0 ||
-	    (ret = get_str(r, o, "reason", m->reason, sizeof(m->reason))) < 0)
+	    (ret = get_str(r, o, "reason", m->reason, sizeof(m->reason))) < 0 ||
+	    (ret = read_budget(r, o, m)) < 0)
 		return ret;
 	m->n = (unsigned)n;
 	if (m->judged)

@@ -234,7 +234,7 @@ static int put_measurement(struct rig_store *s, int64_t key, size_t si, int64_t 
 		S(rig_guard_name(l->guard)), D(l->guard_factor), D(m->accept_low),
 		D(m->accept_high), S(rig_outcome_name(m->outcome)), S(m->reason),
 	};
-	return rigi_store_exec(
+	ret = rigi_store_exec(
 		s,
 		"INSERT INTO measurements (run_key, step_index, m_index, measurand_key, started_ms,"
 		" name, quantity, unit, setpoint, value, error, u_expanded, k, n, judged, low, high,"
@@ -242,6 +242,15 @@ static int put_measurement(struct rig_store *s, int64_t key, size_t si, int64_t 
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
 		" $17, $18, $19, $20, $21, $22, $23, $24, $25)",
 		p, M_COLS, NULL, NULL);
+	for (unsigned c = 0; c < m->n_budget && ret == 0; c++) {
+		const struct rigi_sql_value q[6] = {I(key), I(si), I(mi), I(c),
+						    S(m->budget[c].source), D(m->budget[c].u)};
+		ret = rigi_store_exec(s,
+				      "INSERT INTO u_components (run_key, step_index, m_index,"
+				      " c_index, source, u) VALUES ($1, $2, $3, $4, $5, $6)",
+				      q, 6, NULL, NULL);
+	}
+	return ret;
 }
 
 static int put_table(struct rig_store *s, int64_t key, const char *role,

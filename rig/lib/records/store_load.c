@@ -128,6 +128,23 @@ static int read_measurement(const struct rigi_sql_row *row, void *user)
 	return rig_record_step_add(r->steps[si], &m);
 }
 
+/* A U component, in order, onto its measurement (loaded before). */
+static int read_u_component(const struct rigi_sql_row *row, void *user)
+{
+	struct loading *l = user;
+	struct rig_record *r = l->run->rec;
+	size_t si = (size_t)rigi_row_int(row, 0), mi = (size_t)rigi_row_int(row, 1);
+	if (si >= r->n_steps || mi >= r->steps[si]->n_measurements ||
+	    r->steps[si]->measurements[mi].n_budget >= RIG_U_BUDGET_MAX)
+		return rigi_fail(RIG_ERR_FORMAT, "results store: run %s: a U component of "
+				 "measurement %zu of step %zu", r->run_id, mi, si);
+	struct rig_measurement *m = &r->steps[si]->measurements[mi];
+	struct rig_u_component *c = &m->budget[m->n_budget++];
+	TXT(c->source, 2);
+	c->u = rigi_row_real(row, 3);
+	return 0;
+}
+
 static int read_table(const struct rigi_sql_row *row, void *user)
 {
 	struct loading *l = user;
@@ -198,6 +215,11 @@ static int load_children(struct rig_store *s, struct loading *l)
 			" guard_factor, accept_low, accept_high, outcome, reason FROM measurements"
 			" WHERE run_key = $1 ORDER BY step_index, m_index",
 			&k, 1, read_measurement, l);
+	if (ret == 0)
+		ret = rigi_store_exec(s,
+				      "SELECT step_index, m_index, source, u FROM u_components"
+				      " WHERE run_key = $1 ORDER BY step_index, m_index, c_index",
+				      &k, 1, read_u_component, l);
 	if (ret == 0)
 		ret = rigi_store_exec(s,
 				      "SELECT role, slot, bytes FROM tables WHERE run_key = $1"

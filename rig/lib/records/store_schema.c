@@ -92,8 +92,19 @@ static const char *const schema_v1[] = {
 	NULL,
 };
 
+/* Version 2: what each measurement's U is made of (docs/records.md
+ * "u_budget"). */
+static const char *const schema_v2[] = {
+	"CREATE TABLE u_components ("
+	" run_key {INT} NOT NULL REFERENCES runs (run_key) ON DELETE CASCADE,"
+	" step_index {INT} NOT NULL, m_index {INT} NOT NULL, c_index {INT} NOT NULL,"
+	" source TEXT NOT NULL, u {REAL},"
+	" PRIMARY KEY (run_key, step_index, m_index, c_index))",
+	NULL,
+};
+
 /* migrations[v - 1] takes a store from version v - 1 to v. */
-static const char *const *const migrations[] = {schema_v1};
+static const char *const *const migrations[] = {schema_v1, schema_v2};
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 static int read_version(const struct rigi_sql_row *row, void *user)
