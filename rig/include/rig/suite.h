@@ -37,18 +37,19 @@ int rig_step_type_parse(const char *name);
 
 /** Adaptive measurement of one point (docs/files.md, docs/analysis.md §11):
  *  settling detected from the signal, then short captures pooled until the
- *  expanded uncertainty of the mean reaches its target. Off (on == 0): one
+ *  standard uncertainty of the mean from the strokes reaches its target. Off (on == 0): one
  *  capture of the step's capture_s after its fixed settling wait. */
 struct rig_adaptive {
 	int on;                  /* 1 when the step gives a target */
-	double target_u_um;      /* U (k = 2) of the mean protrusion to reach; 0: none */
-	double target_u_pct;     /* U (k = 2) of the mean rate, % of it; 0: none */
+	double target_u_um;      /* standard uncertainty of the mean protrusion from the
+				    strokes' scatter to reach, µm; 0: not a criterion */
+	double target_u_pct;     /* ... of the mean stroke rate, % of it; 0: none */
 	double chunk_s;          /* each capture (default 0.1) */
 	double max_capture_s;    /* pooled capture of a point at most (default 2) */
 	unsigned min_strokes;    /* accepted strokes at least, however good U is */
 	double settle_band_um;   /* settled: two consecutive windows' mean protrusions
 				    within this (default 1.0) */
-	double settle_band_pct;  /* ... and their mean rates within this % (default 0.5) */
+	double settle_band_pct;  /* ... and their mean rates within this % (default 1.0) */
 	double max_settle_s;     /* not settled by then: measured anyway, with a
 				    warning (default 1) */
 };

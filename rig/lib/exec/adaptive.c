@@ -231,45 +231,39 @@ double rigi_adaptive_next_s(const struct rig_adaptive *a, const struct rigi_need
 	double n = (double)u->n_accepted;
 	double need_n = a->min_strokes;
 	double left = a->max_capture_s - u->capture_s;
-	if (need->depth) {
-		double floor_u = u->depth_floor_um / 2, target = a->target_u_um / 2;
-		double sem = sqrt(fmax(0, u->depth_um * u->depth_um / 4 - floor_u * floor_u));
-		need_n = fmax(need_n, strokes_for(n, sem, sqrt(fmax(0, target * target -
-									 floor_u * floor_u))));
-	}
+	if (need->depth)
+		need_n = fmax(need_n, strokes_for(n, u->depth_um, a->target_u_um));
+	/* The rate counts only strokes with a period: one fewer per capture. */
 	if (need->rate)
-		need_n = fmax(need_n, (n - u->n_rate) +
+		need_n = fmax(need_n, (n - (double)u->n_rate) +
 					      strokes_for((double)u->n_rate, u->rate_pct,
 							  a->target_u_pct));
 	double per_stroke = n > 0 ? u->capture_s / n : a->chunk_s;
 	/* + 2: the partial strokes at the ends of a capture are not accepted. */
 	double t = ((need_n - n) * PREDICT_MARGIN + 2) * per_stroke;
-	/* At most doubling what is pooled: the scatter's estimate from few
-	 * strokes is rough, and a target near the sensor's floor magnifies it. */
-	t = fmin(t, fmax(u->capture_s, a->chunk_s));
+	/* At most twice what is pooled: the scatter's estimate from few
+	 * strokes is rough. */
+	t = fmin(t, fmax(2 * u->capture_s, a->chunk_s));
 	t = fmax(t, a->chunk_s);
 	return fmin(t, left);
 }
 
-/* The pooled uncertainties the rule looks at. */
-static void pooled_u(const struct rigi_run *r, const struct rigi_pool *p, struct rigi_pooled_u *u)
+/* The pooled standard uncertainties of the means the rule looks at: from
+ * the strokes' scatter, widened for their correlation (not the station's
+ * sensor or clock calibration, which no number of strokes reduces). */
+static void pooled_u(const struct rigi_pool *p, struct rigi_pooled_u *u)
 {
 	const struct rig_analysis *an = p->s.an;
-	struct rig_analysis none = {.protrusion_um = {.sem = 0}};
 	*u = (struct rigi_pooled_u){.n_accepted = p->s.n_accepted, .capture_s = p->capture_s,
 				    .n_rate = an ? an->stroke_rate_hz.n : 0,
-				    .depth_um = INFINITY, .rate_pct = INFINITY,
-				    .depth_floor_um = rigi_protrusion_u(r, &none)};
+				    .depth_um = INFINITY, .rate_pct = INFINITY};
 	if (!an)
 		return;
-	if (an->protrusion_um.n >= 2)
-		u->depth_um = rigi_protrusion_u(r, an);
-	if (an->stroke_rate_hz.n >= 2)
-		u->rate_pct = 100.0 * rigi_rate_u_spm(r, an) / (an->stroke_rate_hz.mean * 60.0);
-	if (!isfinite(u->depth_um))
-		u->depth_um = INFINITY;
-	if (!isfinite(u->rate_pct))
-		u->rate_pct = INFINITY;
+	if (an->protrusion_um.n >= 2 && isfinite(an->protrusion_um.sem))
+		u->depth_um = an->protrusion_um.sem;
+	if (an->stroke_rate_hz.n >= 2 && isfinite(an->stroke_rate_u_hz) &&
+	    an->stroke_rate_hz.mean > 0)
+		u->rate_pct = 100.0 * an->stroke_rate_u_hz / an->stroke_rate_hz.mean;
 }
 
 /* One capture into @p p; 1 when the safety interlock tripped on it (the
@@ -288,28 +282,35 @@ static int take_into(struct rigi_run *r, double capture_s, struct rigi_pool *p)
 }
 
 /* The next capture of a settling window: chunk_s, or long enough for the
- * window's strokes at the pace seen so far (a slow pen gives few strokes,
- * and no period, in a short capture), within max_settle_s. */
-static double window_capture_s(const struct rig_adaptive *a, const struct rigi_pool *w)
+ * window's strokes at the pace seen so far in it or, for its first
+ * capture, in @p before (a slow pen gives few strokes, and no period, in
+ * a short capture), within half of max_settle_s. */
+static double window_capture_s(const struct rig_adaptive *a, const struct rigi_pool *w,
+			       const struct rigi_pool *before)
 {
-	double seen = w->s.an ? (double)w->s.an->n_strokes : 0;
-	if (!w->s.an)
+	const struct rigi_pool *pace = w->s.an ? w : before && before->s.an ? before : NULL;
+	if (!pace)
 		return a->chunk_s;
-	double t = seen > 0 ? (SETTLE_MIN_STROKES + 2) * w->capture_s / seen : 4 * a->chunk_s;
+	double seen = (double)pace->s.an->n_strokes;
+	double t = seen > 0 ? (SETTLE_MIN_STROKES + 2) * pace->capture_s / seen
+			    : 4 * a->chunk_s;
+	if (w->s.an)
+		t -= w->capture_s;
 	return fmin(fmax(t, a->chunk_s), fmax(a->max_settle_s / 2, a->chunk_s));
 }
 
 /* A settling window: captures until SETTLE_MIN_STROKES accepted strokes,
  * SETTLE_WINDOW_CAPTURES captures, or a longer capture that saw no stroke
  * at all (a pen that does not stroke: nothing to settle). */
-static int take_window(struct rigi_run *r, const struct rig_adaptive *a, struct rigi_pool *w)
+static int take_window(struct rigi_run *r, const struct rig_adaptive *a, struct rigi_pool *w,
+		       const struct rigi_pool *before)
 {
 	int ret = 0;
 	for (unsigned i = 0; ret == 0 && i < SETTLE_WINDOW_CAPTURES; i++) {
 		if (w->s.an && (w->s.an->protrusion_um.n >= SETTLE_MIN_STROKES ||
 				(i >= 2 && w->s.an->n_strokes == 0)))
 			break;
-		ret = take_into(r, window_capture_s(a, w), w);
+		ret = take_into(r, window_capture_s(a, w, before), w);
 	}
 	return ret;
 }
@@ -322,10 +323,10 @@ static int settle(struct rigi_run *r, const struct rig_adaptive *a, const char *
 		  struct rigi_pool *p, struct rigi_adapt_stats *st)
 {
 	struct rigi_pool w1 = {0}, w2 = {0};
-	int ret = take_window(r, a, &w1);
+	int ret = take_window(r, a, &w1, NULL);
 	int kept = 0;
 	while (ret == 0) {
-		ret = take_window(r, a, &w2);
+		ret = take_window(r, a, &w2, &w1);
 		if (ret != 0 || rigi_settled(a, w1.s.an, w2.s.an))
 			break;
 		st->settle_s += w1.capture_s;
@@ -361,15 +362,10 @@ int rigi_sample_adaptive(struct rigi_run *r, const struct rig_adaptive *a,
 
 	*out = (struct rigi_sample){0};
 	*st = (struct rigi_adapt_stats){0};
-	pooled_u(r, &p, &u);
-	if (need->depth && a->target_u_um <= u.depth_floor_um)
-		return rigi_fail(RIG_ERR_RANGE, "target_u_um %g um cannot be reached: the "
-						"displacement sensor's calibration alone gives U = %.3g um; "
-						"raise the suite's target or use a better sensor",
-				 a->target_u_um, u.depth_floor_um);
+	pooled_u(&p, &u);
 	ret = settle(r, a, what, &p, st);
 	while (ret == 0) {
-		pooled_u(r, &p, &u);
+		pooled_u(&p, &u);
 		verdict = rigi_adaptive_enough(a, need, &u);
 		if (verdict != RIGI_ADAPT_MORE)
 			break;
@@ -383,7 +379,7 @@ int rigi_sample_adaptive(struct rigi_run *r, const struct rig_adaptive *a,
 		return ret;
 	}
 	RIGI_DEBUG("run", "nest %u: %s: settled in %.2f s, %zu strokes in %u captures of %.2f s: "
-		   "U %.3g um, %.3g %%, lag-1 %.2f / %.2f (%s)", r->nest->index, what,
+		   "u of the mean %.3g um, %.3g %%, lag-1 %.2f / %.2f (%s)", r->nest->index, what,
 		   st->settle_s, p.s.n_accepted, p.n_chunks, p.capture_s, u.depth_um, u.rate_pct,
 		   p.protrusion_rho1, p.s.an->stroke_rate_rho1,
 		   verdict == RIGI_ADAPT_MET ? "target met"

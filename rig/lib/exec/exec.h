@@ -173,9 +173,9 @@ struct rigi_pooled_u {
 	size_t n_accepted;
 	size_t n_rate;             /* of them, with a period (none at a capture's end) */
 	double capture_s;
-	double depth_um;           /* U (k = 2) of the mean protrusion, INFINITY: none yet */
-	double rate_pct;           /* U (k = 2) of the mean rate, % of it */
-	double depth_floor_um;     /* U of the protrusion from the sensor alone */
+	double depth_um;           /* standard uncertainty of the mean protrusion from the
+				      strokes (INFINITY: none yet) */
+	double rate_pct;           /* ... of the mean rate, % of it */
 };
 enum rigi_adapt {
 	RIGI_ADAPT_MORE = 0,       /* capture more */
@@ -206,8 +206,7 @@ struct rigi_adapt_stats {
 /** Measure one point adaptively (@p what names it in messages): settle,
  *  then pool captures until rigi_adaptive_enough. *@p out as from
  *  rigi_sample_take (free it with rigi_sample_free); a tripped safety
- *  interlock ends it early (check rigi_sample_unsafe). 0 or a rig_err;
- *  RIG_ERR_RANGE when the depth target is below what the sensor allows. */
+ *  interlock ends it early (check rigi_sample_unsafe). 0 or a rig_err. */
 int rigi_sample_adaptive(struct rigi_run *r, const struct rig_adaptive *a,
 			 const struct rigi_need *need, const char *what, struct rigi_sample *out,
 			 struct rigi_adapt_stats *st);

@@ -240,7 +240,7 @@ static int read_adaptive(const struct rigi_map *m, int depth, int rate, unsigned
 	int ret;
 
 	*a = (struct rig_adaptive){.chunk_s = 0.1, .max_capture_s = 2, .settle_band_um = 1.0,
-				   .settle_band_pct = 0.5, .max_settle_s = 1};
+				   .settle_band_pct = 1.0, .max_settle_s = 1};
 	if (!target) {
 		/* A measuring step's min_strokes belongs to its fixed rule too. */
 		other = first_key(m, tuning);
