@@ -6,7 +6,9 @@
  * kept as tests/bench/calibrate-fixed.yaml against the shipped adaptive one.
  * Usage: bench_physics [--units N] SUITE.yaml... (paths relative to the
  * source tree unless absolute; default: tests/bench/calibrate-fixed.yaml
- * and fixtures/suites/calibrate.yaml). Reports figures; never fails on them. */
+ * and fixtures/suites/calibrate.yaml). Settling is the fixed waits plus the
+ * captures an adaptive step dropped while the signal settled (from its log
+ * line). Reports figures; never fails on them. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include <rig/sim.h>
 #include <rig/suite.h>
 
+#include "exec/exec.h"
 #include "testsupport.h"
 
 #define MAX_STEPS 16
@@ -27,16 +30,39 @@ static const char *const q_name[N_Q] = {"protrusion um", "rate %", "penetration 
 struct step_fig {
 	const char *name;
 	double physical_s, capture_s;
+	double settle_capture_s;  /* of capture_s, captures dropped while settling (logged) */
 	double u_max[N_Q], u_sum[N_Q];
+	double sem_max[N_Q];      /* the strokes' part of U: u of the mean (k = 1) */
 	unsigned u_n[N_Q];
 };
 
 struct tally {
+	double u_sensor_um;        /* the displacement sensor's calibration (k = 1) */
 	const struct rig_run_summary *sum; /* of the running unit: physical_s is live */
 	unsigned step;
 	double begin_s;
 	struct step_fig st[MAX_STEPS];
 };
+
+/* The runner logs the settling time an adaptive step took (docs/calibration.md). */
+static void on_log(enum rig_log_level level, const char *domain, const char *msg, void *user)
+{
+	struct tally *t = user;
+	const char *at;
+	double v;
+	if (level <= RIG_LOG_WARN || getenv("BENCH_LOG"))
+		fprintf(stderr, "%s: %s\n", domain, msg);
+	if (strcmp(domain, "run") || t->step >= MAX_STEPS)
+		return;
+	if ((at = strstr(msg, " s of capture, ")) && sscanf(at + 15, "%lf", &v) == 1)
+		t->st[t->step].settle_capture_s += v;
+	else if ((at = strstr(msg, " s of settling over "))) {
+		while (at > msg && at[-1] != ' ')
+			at--;
+		if (sscanf(at, "%lf", &v) == 1)
+			t->st[t->step].settle_capture_s += v;
+	}
+}
 
 static int on_event(const struct rig_event *ev, void *user)
 {
@@ -55,9 +81,14 @@ static int on_event(const struct rig_event *ev, void *user)
 			: !strcmp(m->quantity, "penetration") ? Q_PEN
 							      : -1;
 		double u = q == Q_RATE ? 100.0 * m->u_expanded / m->value : m->u_expanded;
+		/* U = 2 sqrt(sem^2 + other^2): the sensor's u (protrusion) or the
+		 * DAQ clock's (rate); penetration's U is all strokes. */
+		double other = q == Q_PROT ? t->u_sensor_um : q == Q_RATE ? 100 * RIGI_DAQ_CLOCK_REL_U : 0;
+		double sem = sqrt(fmax(0, u * u / 4 - other * other));
 		if (q >= 0 && isfinite(u)) {
 			struct step_fig *f = &t->st[t->step];
 			f->u_max[q] = fmax(f->u_max[q], u);
+			f->sem_max[q] = fmax(f->sem_max[q], sem);
 			f->u_sum[q] += u;
 			f->u_n[q]++;
 		}
@@ -69,19 +100,22 @@ static void print_figures(const struct rig_suite *suite, const struct tally *t, 
 			  unsigned passed)
 {
 	double total = 0, run_in = 0, cap = 0;
-	printf("%-12s %9s %9s %9s   U per measurand: largest / mean over the step's points\n",
+	printf("%-12s %9s %9s %9s   U (k = 2) per measurand: largest / mean over the step's "
+	       "points [largest u of the mean from the strokes, k = 1]\n",
 	       "step", "phys s", "capture s", "settle s");
 	for (size_t i = 0; i < suite->n_steps && i < MAX_STEPS; i++) {
 		const struct step_fig *f = &t->st[i];
-		char us[200] = "";
+		char us[300] = "";
 		for (int q = 0; q < N_Q; q++)
 			if (f->u_n[q])
-				snprintf(us + strlen(us), sizeof(us) - strlen(us), "  %s %.3f / %.3f",
-					 q_name[q], f->u_max[q], f->u_sum[q] / f->u_n[q]);
+				snprintf(us + strlen(us), sizeof(us) - strlen(us),
+					 "  %s %.3f / %.3f [%.3f]", q_name[q], f->u_max[q],
+					 f->u_sum[q] / f->u_n[q], f->sem_max[q]);
+		double settle = f->physical_s - f->capture_s + f->settle_capture_s;
 		printf("%-12s %9.2f %9.2f %9.2f %s\n", suite->steps[i].name, f->physical_s / units,
-		       f->capture_s / units, (f->physical_s - f->capture_s) / units, us);
+		       (f->physical_s - settle) / units, settle / units, us);
 		total += f->physical_s;
-		cap += f->capture_s;
+		cap += f->physical_s - settle;
 		if (suite->steps[i].type == RIG_STEP_RUN_IN)
 			run_in += f->physical_s;
 	}
@@ -100,6 +134,8 @@ static int bench_suite(struct ts_station *st, const char *path, unsigned units)
 
 	snprintf(full, sizeof(full), "%s%s%s", path[0] == '/' ? "" : RIG_SOURCE_DIR,
 		 path[0] == '/' ? "" : "/", path);
+	if (t)
+		t->u_sensor_um = st->fx->nests[0].displacement.cal.standard_uncertainty;
 	if (!t || rig_suite_load(full, &suite) < 0) {
 		fprintf(stderr, "bench_physics: %s\n", t ? rig_last_error() : "out of memory");
 		free(t);
@@ -116,12 +152,14 @@ static int bench_suite(struct ts_station *st, const char *path, unsigned units)
 		char line[64];
 		t->sum = &sum;
 		t->step = MAX_STEPS;
+		rig_log_set_callback(on_log, t);
 		snprintf(line, sizeof(line), "load 0 MN1-%06u", 900 + u);
 		rig_sim_control(st->sim, line, reply, sizeof(reply));
 		if (rig_run_unit(&opt, &sum) < 0) {
 			fprintf(stderr, "bench_physics: %s\n", rig_last_error());
 			break;
 		}
+		rig_log_set_callback(NULL, NULL);
 		passed += sum.outcome == RIG_OUTCOME_PASS;
 		if (sum.outcome != RIG_OUTCOME_PASS)
 			printf("%s: %s: %s\n", sum.serial, rig_outcome_name(sum.outcome), sum.reason);
@@ -153,8 +191,9 @@ int main(int argc, char **argv)
 	}
 	if (units == 0)
 		units = 1;
+	/* Info: the settling times an adaptive step logs. */
 	if (!getenv("RIG_DEBUG"))
-		rig_log_set_level(RIG_LOG_ERROR);
+		rig_log_set_level(RIG_LOG_INFO);
 	if (ts_station_start(&st, 1, 9, "fixtures/sim.yaml") < 0)
 		return 1;
 	for (int i = 0; i < n_paths; i++)
