@@ -112,6 +112,8 @@ static void print_figures(const struct rig_suite *suite, const struct tally *t, 
 					 "  %s %.3f / %.3f [%.3f]", q_name[q], f->u_max[q],
 					 f->u_sum[q] / f->u_n[q], f->sem_max[q]);
 		double settle = f->physical_s - f->capture_s + f->settle_capture_s;
+		if (fabs(settle) < 1e-6) /* rounding of the summed seconds */
+			settle = 0;
 		printf("%-12s %9.2f %9.2f %9.2f %s\n", suite->steps[i].name, f->physical_s / units,
 		       (f->physical_s - settle) / units, settle / units, us);
 		total += f->physical_s;
@@ -155,11 +157,15 @@ static int bench_suite(struct ts_station *st, const char *path, unsigned units)
 		rig_log_set_callback(on_log, t);
 		snprintf(line, sizeof(line), "load 0 MN1-%06u", 900 + u);
 		rig_sim_control(st->sim, line, reply, sizeof(reply));
+		int64_t t0 = rig_clock_ns();
 		if (rig_run_unit(&opt, &sum) < 0) {
 			fprintf(stderr, "bench_physics: %s\n", rig_last_error());
 			break;
 		}
 		rig_log_set_callback(NULL, NULL);
+		if (getenv("BENCH_LOG"))
+			fprintf(stderr, "%s: %.2f s wall, %.2f s physical\n", sum.serial,
+				(double)(rig_clock_ns() - t0) * 1e-9, sum.physical_s);
 		passed += sum.outcome == RIG_OUTCOME_PASS;
 		if (sum.outcome != RIG_OUTCOME_PASS)
 			printf("%s: %s: %s\n", sum.serial, rig_outcome_name(sum.outcome), sum.reason);
