@@ -36,6 +36,25 @@ const char *rig_step_type_name(enum rig_step_type type);
 /** Parse a step type name; returns the type or -1. */
 int rig_step_type_parse(const char *name);
 
+/** Adaptive measurement of one point (docs/files.md, docs/analysis.md §11):
+ *  settling detected from the signal, then short captures pooled until the
+ *  standard uncertainty of the mean from the strokes reaches its target. Off (on == 0): one
+ *  capture of the step's capture_s after its fixed settling wait. */
+struct rig_adaptive {
+	int on;                  /* 1 when the step gives a target */
+	double target_u_um;      /* standard uncertainty of the mean protrusion from the
+				    strokes' scatter to reach, µm; 0: not a criterion */
+	double target_u_pct;     /* ... of the mean stroke rate, % of it; 0: none */
+	double chunk_s;          /* each capture (default 0.1) */
+	double max_capture_s;    /* pooled capture of a point at most (default 2) */
+	unsigned min_strokes;    /* accepted strokes at least, however good U is */
+	double settle_band_um;   /* settled: two consecutive windows' mean protrusions
+				    within this (default 1.0) */
+	double settle_band_pct;  /* ... and their mean rates within this % (default 1.0) */
+	double max_settle_s;     /* not settled by then: measured anyway, with a
+				    warning (default 1) */
+};
+
 /** as_found / as_left: where to measure and how. */
 struct rig_step_measure {
 	int user_setpoints;      /* 1: every depth setpoint (depth_min..depth_max by
@@ -59,6 +78,7 @@ struct rig_step_measure {
 	double max_drift_um;     /* the first depth point is measured again at the end; a
 				    larger change: the depth setting slips (0: not checked) */
 	double max_skipped_pct;  /* skipped strokes over all captures, % (default 1) */
+	struct rig_adaptive adaptive; /* on: instead of capture_s (min_strokes shared) */
 };
 
 /** depth_sweep: raw actuator codes, approached from one side. */
@@ -70,6 +90,7 @@ struct rig_step_depth_sweep {
 	double capture_s;
 	unsigned settle_ms;      /* wait after each change before capturing */
 	uint16_t stop_above_um;  /* end the sweep once protrusion exceeds this; 0: never */
+	struct rig_adaptive adaptive; /* on: instead of capture_s and settle_ms */
 };
 
 /** rate_sweep: raw motor duties at one code. */
@@ -82,6 +103,7 @@ struct rig_step_rate_sweep {
 				    at which they are checked */
 	double capture_s;
 	unsigned settle_ms;
+	struct rig_adaptive adaptive; /* on: instead of capture_s and settle_ms */
 };
 
 /** run_in: the drive speeds up as it warms; calibrating its rates cold

@@ -15,6 +15,7 @@
 #include <rig/instr.h>
 #include <rig/run.h>
 #include <rig/station.h>
+#include <rig/suite.h>
 #include <rig/table.h>
 
 #define RIGI_SWEEP_MAX 256
@@ -146,6 +147,79 @@ double rigi_rate_u_spm(const struct rigi_run *r, const struct rig_analysis *an);
  *  fixture's limits; non-zero (and a reason) when it was exceeded. */
 int rigi_sample_unsafe(const struct rigi_run *r, const struct rigi_sample *s, char *why,
 		       size_t cap);
+
+/* ---- adaptive.c: a point measured until its uncertainty is good enough ---- */
+
+/* Strokes of several captures pooled as one sample. */
+struct rigi_pool {
+	struct rigi_sample s;      /* the pooled analysis: strokes in capture order, counts
+				      summed, summaries over all; its protrusion_um.sem and
+				      stroke_rate_u_hz are widened for the correlation of
+				      neighbours within a capture */
+	unsigned *chunk;           /* the capture (from 0) of each pooled stroke */
+	unsigned n_chunks;
+	double capture_s;          /* captured in all */
+	double protrusion_rho1;    /* lag-1 autocorrelation of protrusions (NaN: too few) */
+};
+/** Pool @p s (taken over @p capture_s) after what @p p holds: 0 or
+ *  RIG_ERR_NOMEM. */
+int rigi_pool_add(struct rigi_pool *p, const struct rigi_sample *s, double capture_s);
+/** Pool all of @p from after what @p to holds. */
+int rigi_pool_merge(struct rigi_pool *to, const struct rigi_pool *from);
+void rigi_pool_free(struct rigi_pool *p);
+/** Lag-1 autocorrelation of a stroke field (@p field an offsetof into
+ *  struct rig_stroke; @p recip: of its reciprocal) about @p mean, over
+ *  accepted neighbours of the same capture only; NaN with fewer than two
+ *  pairs. */
+double rigi_pool_lag1(const struct rig_analysis *an, const unsigned *chunk, size_t field,
+		      int recip, double mean);
+
+/* What a point's measurement is for: the quantities it judges. */
+struct rigi_need {
+	int depth, rate;
+};
+/* Where a pooled measurement stands. */
+struct rigi_pooled_u {
+	size_t n_accepted;
+	size_t n_rate;             /* of them, with a period (none at a capture's end) */
+	double capture_s;
+	double depth_um;           /* standard uncertainty of the mean protrusion from the
+				      strokes (INFINITY: none yet) */
+	double rate_pct;           /* ... of the mean rate, % of it */
+};
+enum rigi_adapt {
+	RIGI_ADAPT_MORE = 0,       /* capture more */
+	RIGI_ADAPT_MET,            /* min_strokes and every target reached */
+	RIGI_ADAPT_MAX,            /* max_capture_s captured: stated with the U it has */
+	RIGI_ADAPT_HOPELESS,       /* at this pace max_capture_s cannot give min_strokes */
+};
+/** The stopping rule (docs/analysis.md §11). */
+enum rigi_adapt rigi_adaptive_enough(const struct rig_adaptive *a, const struct rigi_need *need,
+				     const struct rigi_pooled_u *u);
+/** The next capture's length: what the scatter so far says the targets
+ *  still need (1/sqrt(n)), at least chunk_s, at most what max_capture_s
+ *  leaves. */
+double rigi_adaptive_next_s(const struct rig_adaptive *a, const struct rigi_need *need,
+			    const struct rigi_pooled_u *u);
+/** 1 when two consecutive settling windows agree within the bands (or hold
+ *  too few strokes to compare), else 0. */
+int rigi_settled(const struct rig_adaptive *a, const struct rig_analysis *w1,
+		 const struct rig_analysis *w2);
+/* What an adaptive measurement took. */
+struct rigi_adapt_stats {
+	double settle_s;           /* captures dropped while the signal settled */
+	int unsettled;             /* max_settle_s passed without settling */
+	double capture_s;          /* pooled */
+	unsigned captures;
+	enum rigi_adapt stop;
+};
+/** Measure one point adaptively (@p what names it in messages): settle,
+ *  then pool captures until rigi_adaptive_enough. *@p out as from
+ *  rigi_sample_take (free it with rigi_sample_free); a tripped safety
+ *  interlock ends it early (check rigi_sample_unsafe). 0 or a rig_err. */
+int rigi_sample_adaptive(struct rigi_run *r, const struct rig_adaptive *a,
+			 const struct rigi_need *need, const char *what, struct rigi_sample *out,
+			 struct rigi_adapt_stats *st);
 
 /** Decide why a capture had too few strokes and set @p res: a sensor in
  *  FAULT or unreadable → ERROR; the pen reporting a fault → FAIL naming it;

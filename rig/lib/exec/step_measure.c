@@ -162,25 +162,52 @@ static int extend_if_slow(struct rigi_run *r, const struct rig_step *st, const s
 	return rigi_sample_take(r, needed_s, s);
 }
 
+/* Settling and capture time of a step's points (adaptive measurement). */
+struct step_time {
+	double settle_s, capture_s;
+	unsigned points, unsettled, at_max;
+};
+
+/* The suite's fixed rule (a 300 ms wait, one capture of capture_s,
+ * extended for a slow pen) or its adaptive one. */
+static int sample_point(struct rigi_run *r, const struct rig_step *st, const struct point *p,
+			const char *what, struct rigi_sample *s, struct step_time *t)
+{
+	const struct rig_step_measure *m = &st->u.measure;
+	struct rigi_need need = {p->judge_depth, p->judge_rate};
+	struct rigi_adapt_stats as;
+	int ret;
+	if (!m->adaptive.on) {
+		ret = rigi_settle(r, 300);
+		if (ret == 0)
+			ret = rigi_sample_take(r, m->capture_s, s);
+		return ret == 0 ? extend_if_slow(r, st, p, s) : ret;
+	}
+	ret = rigi_sample_adaptive(r, &m->adaptive, &need, what, s, &as);
+	if (ret == 0) {
+		t->settle_s += as.settle_s;
+		t->capture_s += as.capture_s;
+		t->points++;
+		t->unsettled += (unsigned)as.unsettled;
+		t->at_max += as.stop == RIGI_ADAPT_MAX;
+	}
+	return ret;
+}
+
 static int measure_point(struct rigi_run *r, const struct rig_step *st, const struct point *p,
-			 struct rigi_sample *s, struct rigi_step_result *res)
+			 struct rigi_sample *s, struct step_time *t, struct rigi_step_result *res)
 {
 	uint16_t code, duty;
-	char why[256];
+	char why[256], what[96];
 	int ret;
 	*s = (struct rigi_sample){0};
+	snprintf(what, sizeof(what), "%u um / %u spm", p->depth_um, p->rate_spm);
 	ret = rig_dut_set_user(r->dut, p->depth_um, p->rate_spm, &code, &duty);
 	if (ret == 0)
 		ret = rig_dut_motor(r->dut, 1);
 	if (ret == 0)
-		ret = rigi_settle(r, 300);
-	if (ret == 0)
-		ret = rigi_sample_take(r, st->u.measure.capture_s, s);
-	if (ret == 0)
-		ret = extend_if_slow(r, st, p, s);
+		ret = sample_point(r, st, p, what, s, t);
 	if (ret < 0) {
-		char what[96];
-		snprintf(what, sizeof(what), "%u um / %u spm", p->depth_um, p->rate_spm);
 		rigi_result_from_error(r, res, ret, what);
 		return ret;
 	}
@@ -214,6 +241,7 @@ struct health {
 	size_t n_puncture;
 	double first_um;       /* protrusion of the first point */
 	double first_sem;      /* and its standard uncertainty of the mean */
+	struct step_time time; /* of adaptive measurement */
 };
 
 static void health_add(struct health *h, const struct rig_analysis *an)
@@ -256,12 +284,13 @@ static enum rig_outcome judge_max(struct rigi_run *r, struct rig_record_step *rs
 
 /* Re-measure the first point, approached from below as before. */
 static int measure_drift(struct rigi_run *r, const struct rig_step *st, const struct point *p,
-			 double *now_um, double *now_sem, struct rigi_step_result *res)
+			 double *now_um, double *now_sem, struct step_time *t,
+			 struct rigi_step_result *res)
 {
 	struct rigi_sample s;
 	int ret;
 	approach_from_below(r);
-	ret = measure_point(r, st, p, &s, res);
+	ret = measure_point(r, st, p, &s, t, res);
 	if (ret == 0)
 		ret = check_strokes(r, st, p, &s, res);
 	if (ret == 0) {
@@ -305,7 +334,7 @@ static int judge_health(struct rigi_run *r, const struct rig_step *st,
 		/* The sensor's calibration cancels in a difference of two readings
 		 * of the same sensor: only their scatter counts. */
 		double again = 0, sem = 0;
-		if (measure_drift(r, st, first, &again, &sem, res) < 0)
+		if (measure_drift(r, st, first, &again, &sem, &h->time, res) < 0)
 			return -1;
 		*o = rig_outcome_combine(*o, judge_max(r, rs, "depth_drift", "drift", "um",
 						       again - h->first_um,
@@ -332,7 +361,7 @@ static int measure_points(struct rigi_run *r, const struct rig_step *st,
 		int ret;
 		rigi_progress(r, st->name, (unsigned)i, (unsigned)n, "%u um at %u spm",
 			      pts[i].depth_um, pts[i].rate_spm);
-		ret = measure_point(r, st, &pts[i], &s, res);
+		ret = measure_point(r, st, &pts[i], &s, &h->time, res);
 		if (ret == 0)
 			ret = check_strokes(r, st, &pts[i], &s, res);
 		if (ret == 0) {
@@ -397,6 +426,18 @@ static int no_table(struct rigi_run *r, const struct rig_step *st, struct rigi_s
 	return 1;
 }
 
+/* The settle times taken are logged, beside the capture they needed. */
+static void log_time(const struct rigi_run *r, const struct rig_step *st,
+		     const struct step_time *t)
+{
+	if (t->points)
+		RIGI_INFO("run", "nest %u: %s: %u points adaptively in %.2f s of capture, %.2f s "
+			  "of it settling%s%s", r->nest->index, st->name, t->points,
+			  t->capture_s + t->settle_s, t->settle_s,
+			  t->unsettled ? "; some points did not settle" : "",
+			  t->at_max ? "; some points reached max_capture_s" : "");
+}
+
 void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
 		       struct rig_record_step *rs, struct rigi_step_result *res)
 {
@@ -421,6 +462,7 @@ void rigi_step_measure(struct rigi_run *r, const struct rig_step *st,
 		goto out;
 	rig_dut_motor(r->dut, 0);
 	conclude(res, as_left, verdict, health, why, worst_depth, worst_rate);
+	log_time(r, st, &h.time);
 out:
 	free(h.puncture_mn);
 }

@@ -11,21 +11,45 @@
 #include "core/core.h"
 #include "exec/exec.h"
 
-/* Apply raw values and take one sample; the result says what went wrong. */
-static int sweep_point(struct rigi_run *r, uint16_t code, uint16_t duty, double capture_s,
-		       unsigned settle_ms, struct rigi_sample *s, struct rigi_step_result *res)
+/* One sweep: raw values applied in order with the other held fixed, one
+ * measured quantity per point. */
+struct sweep {
+	const char *varied;      /* "code" or "duty" */
+	const uint16_t *values;
+	size_t n_values;
+	uint16_t fixed;          /* the duty of a depth sweep, the code of a rate sweep */
+	double capture_s;
+	unsigned settle_ms;
+	const struct rig_adaptive *adaptive; /* on: instead of capture_s and settle_ms */
+	double stop_above;       /* end once the quantity passes this; 0: never */
+	int dead_band;           /* silent points before the first that strokes are
+				    left out (the drive's dead band) */
+	double settle_s;         /* adaptive: settling time taken over the sweep */
+};
+
+/* Apply raw values and take one sample (a fixed wait and capture, or
+ * adaptively); the result says what went wrong. */
+static int sweep_point(struct rigi_run *r, struct sweep *sw, uint16_t code, uint16_t duty,
+		       struct rigi_sample *s, struct rigi_step_result *res)
 {
+	struct rigi_need need = {!strcmp(sw->varied, "code"), strcmp(sw->varied, "code") != 0};
+	struct rigi_adapt_stats as;
 	char what[64], why[256];
 	int ret;
 	*s = (struct rigi_sample){0};
+	snprintf(what, sizeof(what), "code %u, duty %u", code, duty);
 	ret = rig_dut_set_service(r->dut, code, duty);
 	if (ret == 0)
 		ret = rig_dut_motor(r->dut, 1);
-	if (ret == 0)
-		ret = rigi_settle(r, settle_ms);
-	if (ret == 0)
-		ret = rigi_sample_take(r, capture_s, s);
-	snprintf(what, sizeof(what), "code %u, duty %u", code, duty);
+	if (ret == 0 && sw->adaptive->on) {
+		ret = rigi_sample_adaptive(r, sw->adaptive, &need, what, s, &as);
+		sw->settle_s += ret == 0 ? as.settle_s : 0;
+	} else {
+		if (ret == 0)
+			ret = rigi_settle(r, sw->settle_ms);
+		if (ret == 0)
+			ret = rigi_sample_take(r, sw->capture_s, s);
+	}
 	if (ret < 0) {
 		rigi_result_from_error(r, res, ret, what);
 		return ret;
@@ -50,20 +74,6 @@ void rigi_add_reported(struct rigi_run *r, struct rig_record_step *rs, const cha
 	rigi_measurement_add(r, rs, &m);
 }
 
-/* One sweep: raw values applied in order with the other held fixed, one
- * measured quantity per point. */
-struct sweep {
-	const char *varied;      /* "code" or "duty" */
-	const uint16_t *values;
-	size_t n_values;
-	uint16_t fixed;          /* the duty of a depth sweep, the code of a rate sweep */
-	double capture_s;
-	unsigned settle_ms;
-	double stop_above;       /* end once the quantity passes this; 0: never */
-	int dead_band;           /* silent points before the first that strokes are
-				    left out (the drive's dead band) */
-};
-
 static double quantity(const struct sweep *sw, const struct rigi_run *r,
 		       const struct rig_analysis *an, double *u)
 {
@@ -75,7 +85,7 @@ static double quantity(const struct sweep *sw, const struct rigi_run *r,
 /* Run @p sw into @p out; 0, or -1 with @p res set. A silent point (fewer
  * than 3 strokes) is a finding to explain, never a point to drop. */
 static int run_sweep(struct rigi_run *r, const struct rig_step *st, struct rig_record_step *rs,
-		     const struct sweep *sw, struct rigi_sweep *out, struct rigi_step_result *res)
+		     struct sweep *sw, struct rigi_sweep *out, struct rigi_step_result *res)
 {
 	int depth = !strcmp(sw->varied, "code");
 	out->n = 0;
@@ -85,8 +95,7 @@ static int run_sweep(struct rigi_run *r, const struct rig_step *st, struct rig_r
 		char name[RIG_MEASUREMENT_NAME_MAX], what[64];
 		double y, u;
 		rigi_progress(r, st->name, (unsigned)i, (unsigned)sw->n_values, "%s %u", sw->varied, v);
-		if (sweep_point(r, depth ? v : sw->fixed, depth ? sw->fixed : v, sw->capture_s,
-				sw->settle_ms, &s, res) < 0) {
+		if (sweep_point(r, sw, depth ? v : sw->fixed, depth ? sw->fixed : v, &s, res) < 0) {
 			rigi_sample_free(&s);
 			return -1;
 		}
@@ -110,6 +119,9 @@ static int run_sweep(struct rigi_run *r, const struct rig_step *st, struct rig_r
 			break;
 	}
 	rig_dut_motor(r->dut, 0);
+	if (sw->adaptive->on)
+		RIGI_INFO("run", "nest %u: %s: %.2f s of settling over %zu points", r->nest->index,
+			  st->name, sw->settle_s, out->n);
 	if (out->n == 0) {
 		struct rigi_sample none = {0};
 		char what[64];
@@ -132,7 +144,7 @@ void rigi_step_depth_sweep(struct rigi_run *r, const struct rig_step *st,
 {
 	const struct rig_step_depth_sweep *d = &st->u.depth_sweep;
 	struct sweep sw = {"code", d->codes, d->n_codes, d->duty, d->capture_s, d->settle_ms,
-			   d->stop_above_um, 0};
+			   &d->adaptive, d->stop_above_um, 0, 0};
 	int ret = rigi_ensure_auth(r);
 
 	r->depth_sweep.n = 0;
@@ -190,7 +202,7 @@ void rigi_step_rate_sweep(struct rigi_run *r, const struct rig_step *st,
 	}
 	r->rate_sweep_code = code;
 	struct sweep sw = {"duty", rsw->duties, rsw->n_duties, code, rsw->capture_s,
-			   rsw->settle_ms, 0, 1};
+			   rsw->settle_ms, &rsw->adaptive, 0, 1, 0};
 	if (run_sweep(r, st, rs, &sw, &r->rate_sweep, res) == 0)
 		rigi_result_set(res, RIG_OUTCOME_PASS, "%zu duties at code %u, %.0f..%.0f strokes/min",
 				r->rate_sweep.n, code, r->rate_sweep.y[0],

@@ -25,15 +25,21 @@ static const char *const step_names[] = {
 static const char *const keys_plain[] = {STEP_COMMON, NULL};
 static const char *const keys_readiness[] = {STEP_COMMON, "zero_sensors", "check_phantom",
 					     "check_calibration", NULL};
+/* Adaptive measurement (struct rig_adaptive), besides the step's target keys. */
+#define ADAPTIVE_KEYS "chunk_s", "max_capture_s", "settle_band_um", "settle_band_pct", \
+		      "max_settle_s"
 static const char *const keys_measure[] = {STEP_COMMON, "setpoints", "grid", "capture_s",
 					   "min_strokes", "limits", "corner",
 					   "max_puncture_force_mn", "max_drift_um",
-					   "max_skipped_pct", NULL};
+					   "max_skipped_pct", "target_u_um", "target_u_pct",
+					   ADAPTIVE_KEYS, NULL};
 static const char *const keys_depth_sweep[] = {STEP_COMMON, "codes",     "duty",
 					       "approach",  "capture_s", "settle_ms",
-					       "stop_above_um", NULL};
+					       "stop_above_um", "target_u_um", "min_strokes",
+					       ADAPTIVE_KEYS, NULL};
 static const char *const keys_rate_sweep[] = {STEP_COMMON, "duties",    "code",
-					      "capture_s", "settle_ms", NULL};
+					      "capture_s", "settle_ms", "target_u_pct",
+					      "min_strokes", ADAPTIVE_KEYS, NULL};
 static const char *const keys_fit[] = {STEP_COMMON, "max_degree", "monotone", NULL};
 static const char *const keys_run_in[] = {STEP_COMMON, "code",	"duty",	   "capture_s",
 					  "window_s",	"max_slope_pct_per_min", "min_s",
@@ -210,6 +216,81 @@ static int read_sweep_values(const struct rigi_map *m, const char *key, unsigned
 	return 0;
 }
 
+/* ---- adaptive measurement ---- */
+
+/* The first of @p keys that @p m has, or NULL. */
+static const char *first_key(const struct rigi_map *m, const char *const *keys)
+{
+	for (size_t i = 0; keys[i]; i++)
+		if (rigi_map_find(m, keys[i]))
+			return keys[i];
+	return NULL;
+}
+
+/* The adaptive rule of a measuring step (docs/files.md): on when the step
+ * gives its target(s) — target_u_um when @p depth, target_u_pct when
+ * @p rate, both together when both apply — and then instead of the fixed
+ * rule's keys. @p min_strokes: the step's own (as_found, as_left), or 0 for
+ * a sweep, which then reads its min_strokes key here (default 8). */
+static int read_adaptive(const struct rigi_map *m, int depth, int rate, unsigned min_strokes,
+			 struct rig_adaptive *a)
+{
+	static const char *const tuning[] = {ADAPTIVE_KEYS, "min_strokes", NULL};
+	static const char *const fixed[] = {"capture_s", "settle_ms", NULL};
+	const char *target = depth && rigi_map_find(m, "target_u_um") ? "target_u_um"
+			     : rate && rigi_map_find(m, "target_u_pct") ? "target_u_pct"
+									: NULL;
+	const char *other;
+	unsigned long strokes = 8;
+	int ret;
+
+	*a = (struct rig_adaptive){.chunk_s = 0.1, .max_capture_s = 2, .settle_band_um = 1.0,
+				   .settle_band_pct = 1.0, .max_settle_s = 1};
+	if (!target) {
+		/* A measuring step's min_strokes belongs to its fixed rule too. */
+		other = first_key(m, tuning);
+		if (other && !(min_strokes && !strcmp(other, "min_strokes")))
+			return rigi_cfg_fail(m->cfg, rigi_map_find(m, other),
+					     "'%s': expected only with %s (adaptive measurement), "
+					     "found without it", other,
+					     depth && rate ? "target_u_um and target_u_pct"
+					     : depth       ? "target_u_um"
+							   : "target_u_pct");
+		return 0;
+	}
+	if ((other = first_key(m, fixed)))
+		return rigi_cfg_fail(m->cfg, rigi_map_find(m, other),
+				     "'%s': expected either %s (a fixed capture) or %s (adaptive), "
+				     "found both", other, other, target);
+	if (depth && rate && !(rigi_map_find(m, "target_u_um") && rigi_map_find(m, "target_u_pct")))
+		return rigi_cfg_fail(m->cfg, rigi_map_find(m, target),
+				     "'%s': expected target_u_um and target_u_pct together (the "
+				     "points judge depth and rate), found only %s", target, target);
+	a->on = 1;
+	if ((depth && (ret = rigi_map_num(m, "target_u_um", RIGI_OPTIONAL, 0.01, 1000,
+					  &a->target_u_um)) < 0) ||
+	    (rate && (ret = rigi_map_num(m, "target_u_pct", RIGI_OPTIONAL, 0.001, 100,
+					 &a->target_u_pct)) < 0) ||
+	    (ret = rigi_map_num(m, "chunk_s", RIGI_OPTIONAL, 0.02, 5, &a->chunk_s)) < 0 ||
+	    (ret = rigi_map_num(m, "max_capture_s", RIGI_OPTIONAL, 0.04, 60,
+				&a->max_capture_s)) < 0 ||
+	    (ret = rigi_map_num(m, "settle_band_um", RIGI_OPTIONAL, 0.01, 1000,
+				&a->settle_band_um)) < 0 ||
+	    (ret = rigi_map_num(m, "settle_band_pct", RIGI_OPTIONAL, 0.001, 100,
+				&a->settle_band_pct)) < 0 ||
+	    (ret = rigi_map_num(m, "max_settle_s", RIGI_OPTIONAL, 0, 60, &a->max_settle_s)) < 0 ||
+	    (!min_strokes &&
+	     (ret = rigi_map_uint(m, "min_strokes", RIGI_OPTIONAL, 3, 100000, &strokes)) < 0))
+		return ret;
+	if (a->max_capture_s < 2 * a->chunk_s)
+		return rigi_cfg_fail(m->cfg, m->node,
+				     "%s: expected max_capture_s >= 2 x chunk_s (settling compares "
+				     "two captures), found chunk_s %g, max_capture_s %g",
+				     m->what, a->chunk_s, a->max_capture_s);
+	a->min_strokes = min_strokes ? min_strokes : (unsigned)strokes;
+	return 0;
+}
+
 /* ---- steps ---- */
 
 static int read_setpoints(const struct rigi_map *m, struct rig_step_measure *s)
@@ -266,7 +347,7 @@ static int read_measure(const struct rigi_map *m, const struct rig_suite_limits 
 	    (ret = rigi_map_num(m, "max_skipped_pct", RIGI_OPTIONAL, 0, 100, &s->max_skipped_pct)) < 0)
 		return ret;
 	s->min_strokes = (unsigned)strokes;
-	return 0;
+	return read_adaptive(m, 1, 1, s->min_strokes, &s->adaptive);
 }
 
 static int read_depth_sweep(const struct rigi_map *m, struct rig_step_depth_sweep *s)
@@ -280,7 +361,8 @@ static int read_depth_sweep(const struct rigi_map *m, struct rig_step_depth_swee
 	    (ret = rigi_map_enum(m, "approach", RIGI_OPTIONAL, approach_names, &approach)) < 0 ||
 	    (ret = rigi_map_num(m, "capture_s", RIGI_OPTIONAL, 0.01, 60, &s->capture_s)) < 0 ||
 	    (ret = rigi_map_uint(m, "settle_ms", RIGI_OPTIONAL, 0, 60000, &settle)) < 0 ||
-	    (ret = rigi_map_uint(m, "stop_above_um", RIGI_OPTIONAL, 1, 65535, &stop)) < 0)
+	    (ret = rigi_map_uint(m, "stop_above_um", RIGI_OPTIONAL, 1, 65535, &stop)) < 0 ||
+	    (ret = read_adaptive(m, 1, 0, 0, &s->adaptive)) < 0)
 		return ret;
 	s->duty = (uint16_t)duty;
 	s->approach_up = approach == 0;
@@ -297,7 +379,8 @@ static int read_rate_sweep(const struct rigi_map *m, struct rig_step_rate_sweep 
 	if ((ret = read_sweep_values(m, "duties", 1000, &s->duties, &s->n_duties)) < 0 ||
 	    (ret = rigi_map_uint(m, "code", RIGI_OPTIONAL, 1, 65535, &code)) < 0 ||
 	    (ret = rigi_map_num(m, "capture_s", RIGI_OPTIONAL, 0.01, 60, &s->capture_s)) < 0 ||
-	    (ret = rigi_map_uint(m, "settle_ms", RIGI_OPTIONAL, 0, 60000, &settle)) < 0)
+	    (ret = rigi_map_uint(m, "settle_ms", RIGI_OPTIONAL, 0, 60000, &settle)) < 0 ||
+	    (ret = read_adaptive(m, 0, 1, 0, &s->adaptive)) < 0)
 		return ret;
 	s->code = (uint16_t)code;
 	s->settle_ms = (unsigned)settle;
