@@ -147,6 +147,10 @@ double rigi_rate_u_spm(const struct rigi_run *r, const struct rig_analysis *an);
  *  fixture's limits; non-zero (and a reason) when it was exceeded. */
 int rigi_sample_unsafe(const struct rigi_run *r, const struct rigi_sample *s, char *why,
 		       size_t cap);
+/** After taking @p s for @p what: @p ret < 0 → @p res from the error;
+ *  the safety interlock tripped → ABORTED and RIG_ERR_RANGE; else 0. */
+int rigi_sample_checked(struct rigi_run *r, int ret, const struct rigi_sample *s,
+			const char *what, struct rigi_step_result *res);
 
 /* ---- adaptive.c: a point measured until its uncertainty is good enough ---- */
 

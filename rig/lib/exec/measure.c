@@ -191,3 +191,18 @@ int rigi_sample_unsafe(const struct rigi_run *r, const struct rigi_sample *s, ch
 	}
 	return 0;
 }
+
+int rigi_sample_checked(struct rigi_run *r, int ret, const struct rigi_sample *s,
+			const char *what, struct rigi_step_result *res)
+{
+	char why[256];
+	if (ret < 0) {
+		rigi_result_from_error(r, res, ret, what);
+		return ret;
+	}
+	if (rigi_sample_unsafe(r, s, why, sizeof(why))) {
+		rigi_result_set(res, RIG_OUTCOME_ABORTED, "%s at %s", why, what);
+		return RIG_ERR_RANGE;
+	}
+	return 0;
+}

@@ -70,22 +70,14 @@ static int capture_at(struct rigi_run *r, uint16_t code, uint16_t duty, double c
 		      unsigned settle_ms, int keep, struct rigi_sample *s,
 		      struct rigi_step_result *res)
 {
-	char what[64], why[256];
+	char what[64];
 	int ret;
 	*s = (struct rigi_sample){0};
 	snprintf(what, sizeof(what), "needle count at code %u, duty %u", code, duty);
 	if ((ret = run_at(r, code, duty, settle_ms, what, res)) < 0)
 		return ret;
 	ret = keep ? rigi_sample_take_keep(r, capture_s, s) : rigi_sample_take(r, capture_s, s);
-	if (ret < 0) {
-		rigi_result_from_error(r, res, ret, what);
-		return ret;
-	}
-	if (rigi_sample_unsafe(r, s, why, sizeof(why))) {
-		rigi_result_set(res, RIG_OUTCOME_ABORTED, "%s at %s", why, what);
-		return RIG_ERR_RANGE;
-	}
-	return 0;
+	return rigi_sample_checked(r, ret, s, what, res);
 }
 
 static int cmp_double(const void *a, const void *b)

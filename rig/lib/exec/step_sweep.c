@@ -34,7 +34,7 @@ static int sweep_point(struct rigi_run *r, struct sweep *sw, uint16_t code, uint
 {
 	struct rigi_need need = {!strcmp(sw->varied, "code"), strcmp(sw->varied, "code") != 0};
 	struct rigi_adapt_stats as;
-	char what[64], why[256];
+	char what[64];
 	int ret;
 	*s = (struct rigi_sample){0};
 	snprintf(what, sizeof(what), "code %u, duty %u", code, duty);
@@ -50,15 +50,7 @@ static int sweep_point(struct rigi_run *r, struct sweep *sw, uint16_t code, uint
 		if (ret == 0)
 			ret = rigi_sample_take(r, sw->capture_s, s);
 	}
-	if (ret < 0) {
-		rigi_result_from_error(r, res, ret, what);
-		return ret;
-	}
-	if (rigi_sample_unsafe(r, s, why, sizeof(why))) {
-		rigi_result_set(res, RIG_OUTCOME_ABORTED, "%s at %s", why, what);
-		return RIG_ERR_RANGE;
-	}
-	return 0;
+	return rigi_sample_checked(r, ret, s, what, res);
 }
 
 void rigi_add_reported(struct rigi_run *r, struct rig_record_step *rs, const char *name,
