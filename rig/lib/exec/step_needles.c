@@ -19,14 +19,14 @@
 #include "exec/exec.h"
 
 #define PROBE_CAPTURE_S 0.25
-#define PROBE_SETTLE_MS 200
+#define PROBE_SETTLE_MS 100
 #define PROBE_STEP_CODES 200
 #define MAX_PROBES 6
 #define MAX_AIMS 3
 #define AIM_TOLERANCE_UM 10.0
 #define APPROACH_CODES 50
-#define TURN_CAPTURE_S 0.5
-#define TURN_SETTLE_MS 300
+#define TURN_CAPTURE_S 0.25
+#define TURN_SETTLE_MS 150
 #define TURN_SPAN_UM 20.0      /* moved more than this in a capture: it turns */
 #define SLOW_CAPTURE_S 3.0
 #define PASS_WINDOW_UM 100.0   /* a pass: the last this many µm up to its peak */
