@@ -29,6 +29,7 @@
 #define TURN_SETTLE_MS 150
 #define TURN_SPAN_UM 20.0      /* moved more than this in a capture: it turns */
 #define SLOW_CAPTURE_S 3.0
+#define MIN_SLOW_CAPTURE_S 1.0
 #define PASS_WINDOW_UM 100.0   /* a pass: the last this many µm up to its peak */
 #define RETRACT_UM 10.0        /* this far below a pass's peak: it is going back */
 #define MIN_PAST_UM 15.0       /* peak this far past the first puncture: all needles through */
@@ -317,20 +318,28 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The next slow capture: long enough for the passes still missing (and one
+ * more, as a capture's edges cut one) at the pace seen so far. */
+static double next_chunk_s(size_t seen, unsigned missing, double spent_s)
+{
+	double s = seen ? (missing + 1.0) * spent_s / (double)seen : SLOW_CAPTURE_S;
+	return s < MIN_SLOW_CAPTURE_S ? MIN_SLOW_CAPTURE_S : s > SLOW_CAPTURE_S ? SLOW_CAPTURE_S : s;
+}
+
 /* Slow captures until enough passes are judged or max_s is spent. */
 static int slow_passes(struct rigi_run *r, const struct rig_step *st, uint16_t code,
 		       uint16_t duty, struct pass *passes, size_t *n, struct rigi_step_result *res)
 {
 	const struct rig_step_needle_count *p = &st->u.needle_count;
 	unsigned judged = 0;
+	double t = 0;
 	*n = 0;
-	for (double t = 0; t < p->max_s && judged < p->passes && *n < MAX_PASSES;
-	     t += SLOW_CAPTURE_S) {
+	while (t < p->max_s && judged < p->passes && *n < MAX_PASSES) {
 		struct rigi_sample s;
+		double chunk = t == 0 ? SLOW_CAPTURE_S : next_chunk_s(*n, p->passes - judged, t);
 		rigi_progress(r, st->name, judged, p->passes, "slow passes at code %u, duty %u",
 			      code, duty);
-		int ret = capture_at(r, code, duty, SLOW_CAPTURE_S, t == 0 ? TURN_SETTLE_MS : 0, 1,
-				     &s, res);
+		int ret = capture_at(r, code, duty, chunk, t == 0 ? TURN_SETTLE_MS : 0, 1, &s, res);
 		if (ret == 0) {
 			size_t k = find_passes(s.cap, p, passes + *n, MAX_PASSES - *n);
 			for (size_t i = 0; i < k; i++)
@@ -340,6 +349,7 @@ static int slow_passes(struct rigi_run *r, const struct rig_step *st, uint16_t c
 		rigi_sample_free(&s);
 		if (ret < 0)
 			return ret;
+		t += chunk;
 	}
 	return 0;
 }
