@@ -22,6 +22,7 @@
 #define PROBE_SETTLE_MS 100
 #define PROBE_STEP_CODES 200
 #define MAX_PROBES 6
+#define PROBE_MARGIN_UM 250.0  /* no probe higher once this close to the pen's limit */
 #define MAX_AIMS 3
 #define AIM_TOLERANCE_UM 10.0
 #define APPROACH_CODES 50
@@ -150,7 +151,7 @@ static int find_aim(struct rigi_run *r, const struct rig_step_needle_count *p, s
 			break;
 		if ((ret = probe(r, p, code, &peak[0], &punct, res)) < 0)
 			return ret;
-		if (isfinite(punct) || peak[0] > r->id.max_protrusion_um - PROBE_STEP_CODES)
+		if (isfinite(punct) || peak[0] > r->id.max_protrusion_um - PROBE_MARGIN_UM)
 			break;
 	}
 	if (!isfinite(punct)) {
