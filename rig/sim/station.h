@@ -32,7 +32,15 @@ struct sim_station_config {
 	int rtu_fd;                    /* or on this open tty fd (> 0, e.g. a pty
 					* master; borrowed); 0: none */
 	int rtu_baud;                  /* 0: 115200 */
+	int lockstep_budget_ms;        /* lockstep: real time of physics one request
+					* may carry (0: SIM_STATION_LOCKSTEP_BUDGET_MS,
+					* < 0: one slice per request) */
 };
+
+/* A lockstep capture runs in slices of simulated time; one request carries
+ * slices until the capture is over or this much real time went into them. */
+#define SIM_STATION_LOCKSTEP_SLICE_S 0.1
+#define SIM_STATION_LOCKSTEP_BUDGET_MS 20
 
 enum sim_station_fault {
 	SIM_STATION_FAULT_CLEAR = 0,        /* clear every injected fault */
