@@ -19,10 +19,15 @@
 
 /* Calibration error (docs/sim-station.md "Sensor model"): the rms linearity
  * error of the displacement sensor, µm, and the rms relative gain error of
- * the load cell. fixtures/sim.yaml states them as the certificates'
- * standard uncertainties (the load cell's at 1.25 N). */
+ * the load cell (fixtures/sim.yaml: 2 mN, at 1.25 N). */
 #define SIM_SENSOR_DISP_LINEARITY_U 0.15
 #define SIM_SENSOR_FORCE_GAIN_U 0.0016
+/* The displacement sensor's standard uncertainty for a reading as the rig
+ * takes it (ZERO at the start of each measuring step): the linearity error,
+ * the ZERO residual (1 um noise / 8 = 0.125 um) and the drift between the
+ * ZERO and the reading (0.1 um per root second, about 0.2 um rms over a
+ * step's readings) combined, 0.28 um, stated as 0.3 um. */
+#define SIM_SENSOR_DISP_CERT_U 0.3
 /* The linearity curve's table: one value every LIN_STEP over ±range. */
 #define SIM_SENSOR_LIN_STEP 2
 #define SIM_SENSOR_LIN_MAX 5001
