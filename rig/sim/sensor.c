@@ -33,6 +33,14 @@
 /* ZERO / TARE average 64 readings: residual noise = noise / 8. */
 #define REFERENCE_AVERAGING 8.0
 #define NOISY_FACTOR 20.0
+/* Linearity error: LIN_TERMS sinusoids over the measured position, periods
+ * log-uniform in [LIN_PERIOD_MIN, LIN_PERIOD_MAX] (engineering units),
+ * tabulated every LIN_STEP over the range and interpolated linearly (the
+ * interpolation error is under 1 % of the curve's amplitude). */
+#define LIN_TERMS 16
+#define LIN_PERIOD_MIN 40.0
+#define LIN_PERIOD_MAX 800.0
+#define LIN_STEP ((double)SIM_SENSOR_LIN_STEP)
 
 struct kind_params {
 	uint16_t device_type;
@@ -40,19 +48,74 @@ struct kind_params {
 	const char *tag;     /* stream name suffix */
 	uint32_t serial_base;
 	double noise_rms, resolution, range, offset_spread, drift_step;
+	/* Calibration error, what the certificate's standard uncertainty
+	 * stands for (docs/sim-station.md): relative gain error (rms) and
+	 * linearity error (rms, engineering units). */
+	double gain_u, linearity_u;
 };
 
 static const struct kind_params params[] = {
 	[SIM_SENSOR_DISPLACEMENT] = {DEVICE_DISPLACEMENT, 0x0103, "disp", 31000000u,
-				     1.0, 0.1, 5000.0, 20.0, 0.1},
+				     1.0, 0.1, 5000.0, 20.0, 0.1, 0.0, SIM_SENSOR_DISP_LINEARITY_U},
 	[SIM_SENSOR_FORCE] = {DEVICE_FORCE, 0x0201, "force", 41000000u,
-			      5.0, 1.0, 20000.0, 200.0, 0.5},
+			      5.0, 1.0, 20000.0, 200.0, 0.5, SIM_SENSOR_FORCE_GAIN_U, 0.0},
 };
 
 static const struct sim_regspan input_spans[] = {{0x0000, 5}, {0x0010, 6}};
 static const struct sim_regspan holding_spans[] = {{HR_COMMAND, 1}};
 
 #define N_SPANS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Draw the sensor's calibration error from its "calibration" stream: a
+ * gain error and a linearity curve that is zero at position 0 (where ZERO
+ * references the displacement sensor, so the offset takes the rest). With
+ * amplitudes N(0, u^2/LIN_TERMS) and uniform phases its variance over
+ * sensors at position x is u^2 * mean(1 - cos(2 pi x / period)), within
+ * about 16 % of u^2 wherever |x| >= 100. */
+static void draw_calibration(struct sim_sensor *s, const struct kind_params *p)
+{
+	double amp[LIN_TERMS], omega[LIN_TERMS], phase[LIN_TERMS];
+	struct rig_pcg32 rng;
+
+	rig_pcg32_seed_named(&rng, s->seed, s->name, "calibration");
+	s->gain = 1.0 + p->gain_u * rig_pcg32_normal(&rng);
+	for (int k = 0; k < LIN_TERMS; k++) {
+		double period = LIN_PERIOD_MIN *
+				pow(LIN_PERIOD_MAX / LIN_PERIOD_MIN, rig_pcg32_uniform(&rng));
+		omega[k] = 2.0 * M_PI / period;
+		phase[k] = 2.0 * M_PI * rig_pcg32_uniform(&rng);
+		amp[k] = p->linearity_u / sqrt((double)LIN_TERMS) * rig_pcg32_normal(&rng);
+	}
+	s->lin_n = 0;
+	if (p->linearity_u <= 0)
+		return;
+	s->lin_n = (size_t)(2.0 * p->range / LIN_STEP) + 1;
+	if (s->lin_n > SIM_SENSOR_LIN_MAX)
+		s->lin_n = SIM_SENSOR_LIN_MAX;
+	for (size_t i = 0; i < s->lin_n; i++) {
+		double x = -p->range + (double)i * LIN_STEP, e = 0;
+		for (int k = 0; k < LIN_TERMS; k++)
+			e += amp[k] * (sin(omega[k] * x + phase[k]) - sin(phase[k]));
+		s->lin[i] = e;
+	}
+}
+
+/* The calibration error's reading of the true quantity @p x. */
+static double calibrated(const struct sim_sensor *s, double x)
+{
+	double pos, frac;
+	size_t i;
+
+	if (!s->lin_n)
+		return x * s->gain;
+	pos = (x + s->range) / LIN_STEP;
+	pos = pos < 0 ? 0 : pos > (double)(s->lin_n - 1) ? (double)(s->lin_n - 1) : pos;
+	i = (size_t)pos;
+	if (i >= s->lin_n - 1)
+		i = s->lin_n - 2;
+	frac = pos - (double)i;
+	return x * s->gain + s->lin[i] + frac * (s->lin[i + 1] - s->lin[i]);
+}
 
 void sim_sensor_init(struct sim_sensor *s, enum sim_sensor_kind kind, uint64_t seed,
 		     unsigned nest)
@@ -74,6 +137,7 @@ void sim_sensor_init(struct sim_sensor *s, enum sim_sensor_kind kind, uint64_t s
 	s->offset0 = (2.0 * rig_pcg32_uniform(&rng) - 1.0) * p->offset_spread;
 	rig_pcg32_seed_named(&s->drift_rng, seed, s->name, "drift");
 	rig_pcg32_seed_named(&s->read_rng, seed, s->name, "read");
+	draw_calibration(s, p);
 }
 
 /* Drift at simulated time @p t: a pure function of (seed, name, floor(t)),
@@ -95,7 +159,7 @@ static double drift_at(struct sim_sensor *s, double t)
 /* What the transducer sees before referencing (true value plus errors). */
 static double transducer(struct sim_sensor *s, double t, double truth)
 {
-	return truth + s->offset0 + drift_at(s, t);
+	return calibrated(s, truth) + s->offset0 + drift_at(s, t);
 }
 
 static double sigma(const struct sim_sensor *s)
@@ -202,8 +266,32 @@ void sim_sensor_capture_begin(struct sim_sensor *s, double t0, unsigned capture)
 
 	snprintf(purpose, sizeof(purpose), "capture#%u", capture);
 	rig_pcg32_seed_named(&s->cap_rng, s->seed, s->name, purpose);
+	s->cap_have_spare = false;
 	/* The drift is far slower than any capture: held at its start value. */
 	s->cap_offset = s->offset0 + drift_at(s, t0) - s->reference;
+}
+
+/* The next standard normal of the capture's noise. Box-Muller gives two
+ * independent normals per pair of uniforms; both are used (the second is
+ * kept for the next sample, across calls), which halves the cost of the
+ * noise, a tenth of a lockstep run's time. The values depend only on the
+ * sample's index in the capture, not on how the samples are requested. */
+static double capture_normal(struct sim_sensor *s)
+{
+	double u1, u2, r;
+
+	if (s->cap_have_spare) {
+		s->cap_have_spare = false;
+		return s->cap_spare;
+	}
+	u1 = rig_pcg32_uniform(&s->cap_rng);
+	u2 = rig_pcg32_uniform(&s->cap_rng);
+	if (u1 < 1e-300)
+		u1 = 1e-300;
+	r = sqrt(-2.0 * log(u1));
+	s->cap_spare = r * sin(2.0 * M_PI * u2);
+	s->cap_have_spare = true;
+	return r * cos(2.0 * M_PI * u2);
 }
 
 void sim_sensor_analog(struct sim_sensor *s, double *values, size_t n)
@@ -212,8 +300,9 @@ void sim_sensor_analog(struct sim_sensor *s, double *values, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		/* Draw even when dead, so reviving keeps the stream in step. */
-		double noise = sd * rig_pcg32_normal(&s->cap_rng);
-		values[i] = s->dead ? s->frozen : clip(values[i] + s->cap_offset + noise, s->range);
+		double noise = sd * capture_normal(s);
+		values[i] = s->dead ? s->frozen
+				    : clip(calibrated(s, values[i]) + s->cap_offset + noise, s->range);
 	}
 }
 

@@ -1,7 +1,9 @@
 /* Model of a nest's simulated slow sensors (docs/sim-station.md): the laser
- * displacement sensor and the load cell under the phantom. Each adds to the
- * true signal a power-up offset, a slow offset drift (removed by ZERO /
- * TARE), white noise and quantization; has a range with a latched flag;
+ * displacement sensor and the load cell under the phantom. Each has a
+ * calibration error of its own (gain, linearity: what its certificate's
+ * standard uncertainty stands for) and adds to the true signal a power-up
+ * offset, a slow offset drift (removed by ZERO / TARE), white noise and
+ * quantization; has a range with a latched flag;
  * and can be made dead (FAULT, frozen value) or noisy (noise x20). It
  * serves its Modbus registers and the analog output the DAQ samples. All
  * randomness comes from PCG32 streams named "nest<N>/disp" or
@@ -14,6 +16,21 @@
 #include <stdint.h>
 
 #include <rig/pcg32.h>
+
+/* Calibration error (docs/sim-station.md "Sensor model"): the rms linearity
+ * error of the displacement sensor, µm, and the rms relative gain error of
+ * the load cell (fixtures/sim.yaml: 2 mN, at 1.25 N). */
+#define SIM_SENSOR_DISP_LINEARITY_U 0.15
+#define SIM_SENSOR_FORCE_GAIN_U 0.0016
+/* The displacement sensor's standard uncertainty for a reading as the rig
+ * takes it (ZERO at the start of each measuring step): the linearity error,
+ * the ZERO residual (1 um noise / 8 = 0.125 um) and the drift between the
+ * ZERO and the reading (0.1 um per root second, about 0.2 um rms over a
+ * step's readings) combined, 0.28 um, stated as 0.3 um. */
+#define SIM_SENSOR_DISP_CERT_U 0.3
+/* The linearity curve's table: one value every LIN_STEP over ±range. */
+#define SIM_SENSOR_LIN_STEP 2
+#define SIM_SENSOR_LIN_MAX 5001
 
 enum sim_sensor_kind {
 	SIM_SENSOR_DISPLACEMENT, /* µm, tip protrusion */
@@ -42,6 +59,11 @@ struct sim_sensor {
 	struct rig_pcg32 read_rng; /* noise of slow readings and TARE */
 	struct rig_pcg32 cap_rng;  /* noise of the DAQ capture in progress */
 	double cap_offset;         /* offset held during that capture */
+	double cap_spare;          /* the second normal of the last Box-Muller pair */
+	bool cap_have_spare;
+	double gain;               /* 1 + relative gain error */
+	size_t lin_n;              /* entries of lin, 0 without linearity error */
+	double lin[SIM_SENSOR_LIN_MAX]; /* linearity error at -range + i * LIN_STEP */
 };
 
 /** Initialise the sensor of @p kind of nest @p nest from the station seed. */

@@ -130,11 +130,11 @@ static int serve_sensor(struct sim_nest *ns, struct sim_sensor *s, enum op op, d
  * on at once, slice by slice, until it is over or the request has carried
  * its budget of real time; the next request takes it on. Computing a whole
  * capture's physics inside one request (40,000 samples a channel for a 2 s
- * capture) made that reply as late as the host was loaded: past the rig's
- * 200 ms Modbus timeout, and past the pen's 1 s host-loss watchdog while the
- * rig waited, on a busy host (issue 11: healthy units ERROR in run-in). A
- * real DAQ answers while it captures. The samples do not depend on the
- * slicing: each pen and sensor is asked in time order either way. */
+ * capture) made that reply as late as the host was loaded: one ARM reply
+ * took 193 ms of the rig's 200 ms Modbus timeout on a busy host, one cause
+ * of healthy units' ERROR in run-in (issue 11). A real DAQ answers while it
+ * captures. The samples do not depend on the slicing: each pen and sensor
+ * is asked in time order either way. */
 static void lockstep_run(struct sim_station *st)
 {
 	int64_t t0 = rig_clock_ns();

@@ -10,8 +10,13 @@
  * and the simulator's truth channel (docs/sim.md "truth"), which the rig's
  * measuring path never sees. Not a timed test; it never fails on figures.
  *
- * bench_groundtruth [--units N] [--realtime N] [--rt-speed K] [--jobs J]
- *                   [--seed S] [--suite calibrate|verify|both] */
+ * bench_groundtruth [--units N] [--first I] [--realtime N] [--rt-speed K]
+ *                   [--jobs J] [--seed S] [--suite calibrate|verify|both]
+ *                   [--dump FILE]
+ * --dump FILE writes every measurement beside its truth as CSV, for
+ * figures the tables do not give (error distributions, U budgets).
+ * --first I starts at unit index I (a unit is a pure function of the seed
+ * and its index), so that one unit of a long run can be run again alone. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
@@ -71,7 +76,7 @@ struct unit_result {
 	struct {
 		int ran, outcome, named;
 		double wall_s;
-		char reason[160];
+		char reason[240];
 	} s[N_SUITES];
 	double al_depth_um, al_rate_pct; /* worst true as-left error, NAN if none */
 	double use_rate0_pct, use_rate10_pct; /* true rate error at release and after use */
@@ -80,7 +85,8 @@ struct unit_result {
 };
 
 struct opts {
-	unsigned units, realtime, jobs;
+	unsigned first, units, realtime, jobs; /* lockstep units first..first+units-1 */
+	const char *dump; /* CSV of every measurement beside its truth, or NULL */
 	uint64_t seed;
 	double rt_speed;
 	int suites[N_SUITES];
@@ -177,16 +183,28 @@ struct worker {
 	struct rig_suite *suite[N_SUITES];
 	char dir[256], out[300];
 	double time_scale;
+	uint64_t seed; /* the unit's station's */
 };
 
-static int worker_start(struct worker *w, const char *base, unsigned id, int realtime)
+/* Each unit gets a station of its own, seeded from the bench's seed and the
+ * unit's index: its sensors' calibration errors, offsets and drifts, and its
+ * DAQ's clock, are a fresh draw, as on another station, so that U coverage
+ * is judged over stations and not over one station's sensors. */
+static uint64_t unit_seed(uint64_t seed, unsigned index)
 {
-	struct rig_sim_config cfg = {.n_nests = 1, .seed = w->o->seed};
+	return seed * 1000003u + index;
+}
+
+static int worker_start(struct worker *w, const char *base, unsigned id, int realtime,
+			uint64_t seed)
+{
+	struct rig_sim_config cfg = {.n_nests = 1, .seed = seed};
 	char dir_var[300], port_var[64], path[512];
 	const char *vars[] = {dir_var, port_var, NULL};
 
 	snprintf(w->dir, sizeof(w->dir), "%.200s/w%u%s", base, id, realtime ? "rt" : "");
 	snprintf(w->out, sizeof(w->out), "%s/out", w->dir);
+	w->seed = seed;
 	mkdir(w->dir, 0700);
 	cfg.state_dir = w->dir;
 	cfg.lockstep = !realtime;
@@ -382,7 +400,7 @@ static void collect(struct unit_result *u, int suite, const struct rig_record *r
 static int run_suite(struct worker *w, struct unit_result *u, int suite)
 {
 	struct rig_run_options opt = {.fixture = w->fx, .suite = w->suite[suite],
-				      .simulated = 1, .seed = w->o->seed,
+				      .simulated = 1, .seed = w->seed,
 				      .time_scale = w->time_scale, .reports_dir = w->out,
 				      .calibrations_dir = w->out, .report_formats = "none",
 				      .operator_name = "bench", .progress = on_progress};
@@ -407,7 +425,7 @@ static int run_suite(struct worker *w, struct unit_result *u, int suite)
 	grid_take(w->sim, &after);
 	u->s[suite].ran = 1;
 	u->s[suite].outcome = sum.outcome;
-	snprintf(u->s[suite].reason, sizeof(u->s[suite].reason), "%.159s", sum.reason);
+	snprintf(u->s[suite].reason, sizeof(u->s[suite].reason), "%.239s", sum.reason);
 	u->s[suite].named = u->failure && strstr(sum.reason, mode_word(u->failure)) != NULL;
 	if (rig_record_load(sum.record_path, &rec) == 0) {
 		collect(u, suite, rec, pt, &before, &after);
@@ -483,7 +501,7 @@ static int run_one(struct worker *w, unsigned index, int n_modes, struct unit_re
 	memset(u, 0, sizeof(*u));
 	u->index = index;
 	u->al_depth_um = u->al_rate_pct = u->use_rate0_pct = u->use_rate10_pct = NAN;
-	plan(index, w->o->units, n_modes, &u->cls, &u->failure);
+	plan(index, w->o->first + w->o->units, n_modes, &u->cls, &u->failure);
 	for (unsigned c = 0; c < CANDIDATES; c++) {
 		/* Serials never shared between units: 48 candidates each. */
 		snprintf(u->serial, sizeof(u->serial), "MN1-%06u",
@@ -525,26 +543,28 @@ static int worker_main(const struct opts *o, const char *base, unsigned id, int 
 	for (unsigned i = id; i < o->units + o->realtime; i += o->jobs)
 		mine++;
 	for (int rt = 0; rt < 2; rt++) {
-		unsigned first = rt ? o->units : 0, end = rt ? o->units + o->realtime : o->units;
-		int started = 0;
+		unsigned lock_end = o->first + o->units;
+		unsigned first = rt ? lock_end : o->first, end = rt ? lock_end + o->realtime : lock_end;
 		for (unsigned i = first; i < end; i++) {
 			struct unit_result *u;
-			if (i % o->jobs != id)
+			int ret;
+			if ((i - o->first) % o->jobs != id)
 				continue;
-			if (!started && worker_start(&w, base, id, rt) < 0)
+			if (worker_start(&w, base, id, rt, unit_seed(o->seed, i)) < 0)
 				return 1;
-			started = 1;
 			u = malloc(sizeof(*u));
-			if (!u || run_one(&w, i, n_modes, u) < 0)
+			ret = u ? run_one(&w, i, n_modes, u) : -1;
+			worker_stop(&w);
+			if (ret < 0) {
+				free(u);
 				return 1;
+			}
 			u->realtime = rt;
 			fwrite(u, sizeof(*u), 1, f);
 			free(u);
 			if (++done % 50 == 0 || done == mine)
 				fprintf(stderr, "  worker %u: %u/%u units\n", id, done, mine);
 		}
-		if (started)
-			worker_stop(&w);
 	}
 	return fclose(f) ? 1 : 0;
 }
@@ -601,6 +621,24 @@ static void report_suite(const struct unit_result *r, size_t n, int suite, int r
 	printf("units without a failure mode: PASS %zu  FAIL %zu  INDETERMINATE %zu  ERROR %zu  "
 	       "ABORTED %zu  (ERROR on healthy units: %zu)\n",
 	       out[0], out[1], out[2], out[3], out[4], healthy_err);
+	/* A healthy pen must never be ERROR: keep each one's cause, so that a
+	 * rare one can be reproduced (same seed, --first INDEX --units 1). A
+	 * Modbus timeout or the pen's host-loss watchdog measures the host in
+	 * real time: on a starved host (the simulated instruments are threads
+	 * of the bench's process) they are the host's, and counted apart. */
+	size_t host_err = 0;
+	for (size_t i = 0; i < n; i++)
+		if (r[i].realtime == realtime && r[i].s[suite].ran && !r[i].failure &&
+		    r[i].s[suite].outcome == RIG_OUTCOME_ERROR) {
+			const char *why = r[i].s[suite].reason;
+			host_err += strstr(why, "timed out after") || strstr(why, "HOST_LOST");
+			printf("  ERROR on healthy unit %u (%s, %s): %s\n", r[i].index, r[i].serial,
+			       cls_name[r[i].cls], why);
+		}
+	if (healthy_err)
+		printf("  of which %zu a real-time timeout (Modbus reply late, or the pen's "
+		       "host-loss watchdog): a starved host\n",
+		       host_err);
 
 	/* Per measurand and step, over units without a failure mode: a decision
 	 * is a judged measurement with a PASS, FAIL or INDETERMINATE verdict. */
@@ -709,10 +747,32 @@ static void report_suite(const struct unit_result *r, size_t n, int suite, int r
 	free(a), free(b), free(c), free(d);
 }
 
+static int dump_csv(const char *path, const struct unit_result *r, size_t n)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	fprintf(f, "unit,serial,class,failure,realtime,suite,step,measurand,judged,outcome,"
+		   "value,U,truth,low,high\n");
+	for (size_t i = 0; i < n; i++)
+		for (unsigned k = 0; k < r[i].n_meas; k++) {
+			const struct meas *m = &r[i].m[k];
+			fprintf(f, "%u,%s,%s,%d,%d,%s,%s,%s,%u,%u,%.4f,%.4f,%.4f,%.4f,%.4f\n",
+				r[i].index, r[i].serial, cls_name[r[i].cls], r[i].failure,
+				r[i].realtime, suite_name[m->suite],
+				m->step == ST_LEFT ? "as_left" : "as_found", q_name[m->q], m->judged,
+				m->outcome, m->value, m->u, m->truth, m->low, m->high);
+		}
+	return fclose(f) ? -1 : 0;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_groundtruth [--units N] [--realtime N] [--rt-speed K] "
-			"[--jobs J] [--seed S] [--suite calibrate|verify|both]\n");
+	fprintf(stderr, "usage: bench_groundtruth [--units N] [--first I] [--realtime N] "
+			"[--rt-speed K] [--jobs J] [--seed S] [--suite calibrate|verify|both] "
+			"[--dump FILE]\n");
 	exit(2);
 }
 
@@ -733,6 +793,10 @@ int main(int argc, char **argv)
 			usage();
 		if (!strcmp(a, "--units"))
 			o.units = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--dump"))
+			o.dump = v;
+		else if (!strcmp(a, "--first"))
+			o.first = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--realtime"))
 			o.realtime = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--rt-speed"))
@@ -749,7 +813,8 @@ int main(int argc, char **argv)
 		} else
 			usage();
 	}
-	if (!o.jobs || o.jobs > 64 || !(o.rt_speed > 0) || o.units + o.realtime > 20000)
+	if (!o.jobs || o.jobs > 64 || !(o.rt_speed > 0) || o.units + o.realtime > 20000 ||
+	    o.first > 100000)
 		usage();
 	while (n_modes < MAX_MODES && sim_failure_name((enum sim_failure)(n_modes + 1)))
 		n_modes++;
@@ -765,9 +830,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rig_log_set_level(RIG_LOG_NONE);
-	printf("ground-truth benchmark: %u lockstep + %u real-time (speed %g) units, seed %llu, "
-	       "%u jobs, suites:%s%s\n",
-	       o.units, o.realtime, o.rt_speed, (unsigned long long)o.seed, o.jobs,
+	printf("ground-truth benchmark: %u lockstep (from unit %u) + %u real-time (speed %g) "
+	       "units, seed %llu, %u jobs, suites:%s%s\n",
+	       o.units, o.first, o.realtime, o.rt_speed, (unsigned long long)o.seed, o.jobs,
 	       o.suites[SUITE_CAL] ? " calibrate" : "", o.suites[SUITE_VER] ? " verify" : "");
 	fflush(stdout);
 	t0 = rig_clock_ns();
@@ -808,6 +873,8 @@ int main(int argc, char **argv)
 		for (int s = 0; s < N_SUITES; s++)
 			if (o.suites[s])
 				report_suite(res, n, s, rt, n_modes);
+	if (o.dump && dump_csv(o.dump, res, n) < 0)
+		failed = 1;
 	free(res);
 	if (failed)
 		fprintf(stderr, "bench_groundtruth: a worker failed (see above)\n");

@@ -105,9 +105,9 @@ else
 fi
 
 # ---- 2. A suite tighter than the station can decide. ----
-# fixtures/sim.yaml: displacement u = 0.5 um, so U = 1 um; +-3 um is 3:1.
+# fixtures/sim.yaml: displacement u = 0.3 um, so U = 0.6 um; +-1.8 um is 3:1.
 tight=$work/verify-tight.yaml
-sed -e '/^  as_left:/,/^[a-z]/ s/depth: {[^}]*}/depth: {abs_um: 3}/' \
+sed -e '/^  as_left:/,/^[a-z]/ s/depth: {[^}]*}/depth: {abs_um: 1.8}/' \
   "$src/fixtures/suites/verify.yaml" >"$tight"
 run tight "$tight"
 rec=$(newest_record)
