@@ -223,16 +223,36 @@ static size_t find_drop(const double *f, size_t m, size_t peak, size_t window, d
 	return 0;
 }
 
-/* The puncture happened between the last sample on the tenting flank (m)
- * and the next one: take the midpoint, unbiased over strokes whose sampling
- * phase varies, and the force on the flank's local line at that position.
- * Taking sample m itself would read short by half a sample step, which is
- * tens of µm on a fast stroke. */
+/* Where the drop after the flank's maximum m happened: the midpoints of
+ * the sample steps it spans, weighted by how much the force fell in each.
+ * A cartridge's needles puncture one after another within a few µm (each
+ * takes its share of the force with it), so on a fast stroke the drop spans
+ * one to three sample steps; its weighted centre is where the middle needle
+ * punctured, the point the effective penetration refers to. The first step
+ * alone would be the first needle's puncture, short by half the needles'
+ * spread. A single sudden drop gives the midpoint of x[m] and x[m + 1],
+ * unbiased over strokes whose sampling phase varies. */
+static double drop_centre(const double *x, const double *f, size_t m, size_t last, double noise)
+{
+	double sw = 0, swx = 0;
+	for (size_t j = m; j < last && (j == m || f[j] - f[j + 1] > noise); j++) {
+		double w = f[j] - f[j + 1];
+		if (w <= 0 || x[j + 1] <= x[j])
+			break;
+		sw += w;
+		swx += w * 0.5 * (x[j] + x[j + 1]);
+	}
+	return sw > 0 ? swx / sw : x[m];
+}
+
+/* The puncture: its position (drop_centre) and the force on the flank's
+ * local line at that position. Taking sample m itself would read short by
+ * half a sample step, which is tens of µm on a fast stroke. */
 static void locate_puncture(const double *x, const double *f, size_t first, size_t m,
-			    double b, struct rig_stroke *st)
+			    size_t last, double noise, double b, struct rig_stroke *st)
 {
 	double sx = 0, sf = 0, sxx = 0, sxf = 0, k = 0;
-	double xp = x[m + 1] > x[m] ? 0.5 * (x[m] + x[m + 1]) : x[m];
+	double xp = drop_centre(x, f, m, last, noise);
 	double fp = f[m];
 	for (size_t j = m >= first + 3 ? m - 3 : first; j <= m; j++) {
 		sx += x[j];
@@ -298,7 +318,7 @@ void rigi_measure_force(const double *x, const double *force, const struct rigi_
 		return;
 	}
 	st->punctured = 1;
-	locate_puncture(x, force, first, m, b, st);
+	locate_puncture(x, force, first, m, st->peak, 3 * ctx->force_noise_mn, b, st);
 	st->tenting_um = st->puncture_um - st->contact_um;
 	st->penetration_um =
 		st->protrusion_um - st->contact_um - p->tent_residual * st->tenting_um;

@@ -142,6 +142,8 @@ void rigi_protrusion_budget(const struct rigi_run *r, const struct rig_analysis 
 			   struct rig_measurement *m);
 void rigi_rate_budget(const struct rigi_run *r, const struct rig_analysis *an,
 		      struct rig_measurement *m);
+void rigi_penetration_budget(const struct rigi_run *r, const struct rig_analysis *an,
+			     struct rig_measurement *m);
 double rigi_rate_u_spm(const struct rigi_run *r, const struct rig_analysis *an);
 /** Safety interlock: RIG_ERR_INSTRUMENT-free check of a sample against the
  *  fixture's limits; non-zero (and a reason) when it was exceeded. */

@@ -147,6 +147,19 @@ void rigi_protrusion_budget(const struct rigi_run *r, const struct rig_analysis 
 			      r->nest->displacement.cal.standard_uncertainty);
 }
 
+void rigi_penetration_budget(const struct rigi_run *r, const struct rig_analysis *an,
+			     struct rig_measurement *m)
+{
+	/* protrusion − contact − t·(puncture − contact): the sensor's linearity
+	 * errors at the peak and at the puncture, hundreds of µm apart, are
+	 * independent (at the contact, near its ZERO, it has none). */
+	double t = r->fx->phantom.tent_residual;
+	m->n_budget = 0;
+	rig_measurement_add_u(m, "repeatability", an->penetration_um.sem);
+	rig_measurement_add_u(m, "sensor_calibration",
+			      r->nest->displacement.cal.standard_uncertainty * sqrt(1 + t * t));
+}
+
 void rigi_rate_budget(const struct rigi_run *r, const struct rig_analysis *an,
 		      struct rig_measurement *m)
 {

@@ -107,7 +107,7 @@ static int record_point(struct rigi_run *r, const struct rig_step_measure *m,
 		rig_measurement_init(&meas, name, "penetration", "um", p->depth_um);
 		meas.value = an->penetration_um.n ? an->penetration_um.mean : NAN;
 		if (an->penetration_um.n)
-			rig_measurement_add_u(&meas, "repeatability", an->penetration_um.sem);
+			rigi_penetration_budget(r, an, &meas);
 		meas.n = (unsigned)an->penetration_um.n;
 		rig_measurement_judge(&meas, NULL);
 		ret |= rigi_measurement_add(r, rs, &meas);
