@@ -1,6 +1,7 @@
 /* A run's hold on its nest: opening the station's DAQ, the sensors and the pen named
  * by the fixture, the line key and authentication, timed waits that honour
- * Ctrl-C, and the safe state (motor off, service mode left) on exit. */
+ * Ctrl-C, the pen's keepalive (and its keeper thread during long work), and
+ * the safe state (motor off, service mode left) on exit. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
