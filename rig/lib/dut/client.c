@@ -133,8 +133,9 @@ void rig_dut_close(struct rig_dut *dut)
 	if (!dut)
 		return;
 	dut->ops->close(dut->tp);
-	RIGI_DEBUG(DOMAIN, "closed %s (%llu garbage bytes, %llu frames rejected)", dut->uri.text,
-		   (unsigned long long)dut->dec.garbage, (unsigned long long)dut->dec.rejected);
+	RIGI_DEBUG(DOMAIN, "closed %s (%llu garbage bytes, %llu frames rejected, longest "
+		   "silence %.0f ms)", dut->uri.text, (unsigned long long)dut->dec.garbage,
+		   (unsigned long long)dut->dec.rejected, (double)dut->max_gap_ns * 1e-6);
 	free(dut);
 }
 
@@ -211,6 +212,21 @@ static int status_fail(struct rig_dut *dut, const char *what, uint8_t status, in
 			     rigi_dut_status_hint(status));
 }
 
+/* The pen's host-loss watchdog counts real time between valid frames
+ * (docs/protocol.md): a silence of a good part of it is worth a line, the
+ * longest one is told at close. */
+static void note_gap(struct rig_dut *dut, const char *what)
+{
+	int64_t now = rig_clock_ns(), gap = dut->last_tx_ns ? now - dut->last_tx_ns : 0;
+	if (gap > dut->max_gap_ns)
+		dut->max_gap_ns = gap;
+	if (gap >= RIGI_DUT_GAP_WARN_NS)
+		RIGI_INFO(DOMAIN, "pen at %s: %.0f ms without a frame between %s and %s",
+			  dut->uri.text, (double)gap * 1e-6, dut->last_what, what);
+	dut->last_tx_ns = now;
+	snprintf(dut->last_what, sizeof(dut->last_what), "%s", what);
+}
+
 /* Send the frame and await its answer; at most two attempts. */
 static int exchange(struct rig_dut *dut, const struct rigi_dut_request *req, const char *what,
 		    const uint8_t *frame, size_t flen, uint16_t seq, struct rigi_frame *resp,
@@ -232,7 +248,7 @@ static int exchange(struct rig_dut *dut, const struct rigi_dut_request *req, con
 		ret = dut->ops->write(dut->tp, frame, flen, timeout);
 		if (ret < 0)
 			return link_fail(dut, ret, req, what);
-		dut->last_tx_ns = rig_clock_ns();
+		note_gap(dut, what);
 		ret = await_answer(dut, req, seq, timeout, resp, status, nak, &retry);
 		if (ret == 0 || !retry)
 			break;

@@ -17,6 +17,7 @@
 #define RIGI_DUT_TIMEOUT_MS 500
 /* TABLE_COMMIT waits this many response timeouts (2000 ms by default). */
 #define RIGI_DUT_COMMIT_FACTOR 4
+#define RIGI_DUT_GAP_WARN_NS 500000000LL /* half the pen's host-loss watchdog */
 
 struct rig_dut {
 	struct rig_uri uri;
@@ -34,6 +35,8 @@ struct rig_dut {
 	uint8_t serial16[RIGI_DUT_SERIAL_BYTES]; /* IDENTIFY's raw serial field */
 	int pending_slot;               /* slot uploaded, awaiting commit; -1 none */
 	int64_t last_tx_ns;             /* rig_clock_ns() of the last frame sent */
+	int64_t max_gap_ns;             /* the longest silence between two frames sent */
+	char last_what[48];             /* the last frame's request */
 	int hold_interrupts;            /* rig_dut_hold_interrupts */
 };
 

@@ -19,6 +19,10 @@
 int rigi_emit(struct rigi_run *r, struct rig_event *ev)
 {
 	ev->time_ms = rig_time_now_ms();
+	/* The sinks write evidence to disk (the journal's fsync, a capture's
+	 * attachments): on a loaded host one of them alone can outlast the
+	 * pen's host-loss watchdog, and the motor may be on. */
+	rigi_keeper_hold(r);
 	for (size_t i = 0; i < r->n_sinks; i++) {
 		struct rig_event_sink *s = &r->sinks[i];
 		if (!s->on_event || s->on_event(ev, s->user) == 0)
@@ -36,6 +40,7 @@ int rigi_emit(struct rigi_run *r, struct rig_event *ev)
 			s->on_event = NULL;
 		}
 	}
+	rigi_keeper_release(r);
 	return r->sink_error;
 }
 

@@ -61,6 +61,7 @@ struct rigi_run {
 	struct rig_displacement *disp;
 	struct rig_force *force;
 	struct rig_dut *dut;
+	struct rigi_keeper *keeper;     /* keeps the pen alive while the run works (nest.c) */
 	struct rig_dut_identity id;
 	int have_id;
 	int authenticated;
@@ -118,6 +119,13 @@ int rigi_rezero(struct rigi_run *r, struct rigi_step_result *res);
 /** Send the pen a STATUS if it heard nothing for RIGI_KEEPALIVE_MS; every
  *  wait of a run calls it (@p run is a struct rigi_run *, for callbacks). */
 int rigi_keepalive(void *run);
+/** Work ahead that does not touch the pen but may take long in real time
+ *  (the evidence sinks writing to disk, a capture's analysis on a loaded
+ *  host): a second thread keeps the pen alive until the matching
+ *  rigi_keeper_release. Holds nest; the pen is the keeper's meanwhile, so
+ *  the work must not touch it. Without a pen (or threads) it does nothing. */
+void rigi_keeper_hold(struct rigi_run *r);
+void rigi_keeper_release(struct rigi_run *r);
 
 /* ---- measure.c: one capture, analysed, and its uncertainty ---- */
 

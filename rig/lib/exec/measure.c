@@ -55,6 +55,10 @@ static int sample_take(struct rigi_run *r, double capture_s, int keep, struct ri
 		return ret;
 	r->sum->physical_s += capture_s;
 	ret = capture(r, capture_s, &buf, &n);
+	/* What follows touches the sensors, the CPU and the disk, never the pen,
+	 * and can take hundreds of ms of real time on a loaded host with the
+	 * motor on: the keeper keeps the pen alive meanwhile. */
+	rigi_keeper_hold(r);
 	/* A capture is only as good as the sensors behind it: a sensor in fault
 	 * or over range during it makes it a station error, not data. */
 	if (ret == 0)
@@ -87,6 +91,7 @@ static int sample_take(struct rigi_run *r, double capture_s, int keep, struct ri
 	} else {
 		rigi_error_context("DAQ capture of nest %u (%.2f s)", r->nest->index, capture_s);
 	}
+	rigi_keeper_release(r);
 	if (ret == 0 && keep) {
 		out->cap = cap;
 		cap = NULL;

@@ -1,8 +1,12 @@
 /* A run's hold on its nest: opening the station's DAQ, the sensors and the pen named
  * by the fixture, the line key and authentication, timed waits that honour
- * Ctrl-C, and the safe state (motor off, service mode left) on exit. */
+ * Ctrl-C, the pen's keepalive (and its keeper thread during long work), and
+ * the safe state (motor off, service mode left) on exit. */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rig/rig.h>
 
@@ -24,8 +28,11 @@ int rigi_nest_open(struct rigi_run *r)
 	return ret;
 }
 
+static void keeper_stop(struct rigi_run *r);
+
 void rigi_nest_close(struct rigi_run *r)
 {
+	keeper_stop(r);
 	rig_dut_close(r->dut);
 	rig_force_close(r->force);
 	rig_displacement_close(r->disp);
@@ -141,4 +148,117 @@ int rigi_settle(struct rigi_run *r, unsigned ms)
 	}
 	return rig_interrupted() ? rigi_fail(RIG_ERR_INTERRUPTED, "%s", rig_interrupt_cause())
 				 : 0;
+}
+
+/* The pen's keeper: a thread that sends the pen its keepalive while the
+ * nest's own thread is busy elsewhere. The pen's host-loss watchdog counts
+ * real time (1 s), and one fsync of the journal or one capture attachment
+ * took 0.8 s on a loaded 2-core host: no keepalive between pieces of work
+ * can cover a single piece that long. */
+#define KEEPER_SLICE_NS 50000000L
+
+struct rigi_keeper {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned holds;  /* nested holds of the run's thread */
+	int busy;        /* the keeper is using the pen */
+	int failed;      /* its keepalive failed during this hold: not tried again */
+	int quit;
+};
+
+static void *keeper_main(void *arg)
+{
+	struct rigi_run *r = arg;
+	struct rigi_keeper *k = r->keeper;
+	pthread_mutex_lock(&k->lock);
+	while (!k->quit) {
+		if (k->holds && !k->failed) {
+			k->busy = 1;
+			pthread_mutex_unlock(&k->lock);
+			/* Sends only when due; a failure shows in the run's next
+			 * command, where its detail belongs. */
+			int ret = rigi_keepalive(r);
+			pthread_mutex_lock(&k->lock);
+			k->busy = 0;
+			k->failed = ret < 0;
+			pthread_cond_broadcast(&k->cond);
+		}
+		if (k->quit)
+			break;
+		if (!k->holds || k->failed) {
+			pthread_cond_wait(&k->cond, &k->lock);
+			continue;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += KEEPER_SLICE_NS;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&k->cond, &k->lock, &until);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+static struct rigi_keeper *keeper_start(struct rigi_run *r)
+{
+	struct rigi_keeper *k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->cond, NULL);
+	r->keeper = k;
+	if (pthread_create(&k->thread, NULL, keeper_main, r) != 0) {
+		RIGI_WARN("run", "no thread to keep the pen alive: long work keeps it from "
+				 "between the pieces only");
+		pthread_cond_destroy(&k->cond);
+		pthread_mutex_destroy(&k->lock);
+		free(k);
+		r->keeper = NULL;
+	}
+	return r->keeper;
+}
+
+static void keeper_stop(struct rigi_run *r)
+{
+	struct rigi_keeper *k = r->keeper;
+	if (!k)
+		return;
+	pthread_mutex_lock(&k->lock);
+	k->quit = 1;
+	pthread_cond_broadcast(&k->cond);
+	pthread_mutex_unlock(&k->lock);
+	pthread_join(k->thread, NULL);
+	pthread_cond_destroy(&k->cond);
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+	r->keeper = NULL;
+}
+
+void rigi_keeper_hold(struct rigi_run *r)
+{
+	struct rigi_keeper *k = r->keeper;
+	if (!r->dut || (!k && !(k = keeper_start(r))))
+		return;
+	pthread_mutex_lock(&k->lock);
+	if (k->holds++ == 0) {
+		k->failed = 0;
+		pthread_cond_broadcast(&k->cond);
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+void rigi_keeper_release(struct rigi_run *r)
+{
+	struct rigi_keeper *k = r->keeper;
+	if (!k)
+		return;
+	pthread_mutex_lock(&k->lock);
+	if (k->holds && --k->holds == 0)
+		while (k->busy) /* the pen is the run's again once this STATUS is answered */
+			pthread_cond_wait(&k->cond, &k->lock);
+	pthread_mutex_unlock(&k->lock);
 }
